@@ -1,0 +1,338 @@
+"""The ``ragward`` command line (typer + rich).
+
+Exit codes: 0 no finding at or above ``--fail-on``; 1 one does; 2 usage or
+configuration error (one line on stderr, never a traceback); 3 the target
+failed; 130 interrupted (planted documents are still removed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ragward.engine.cleanup import cleanup_target
+from ragward.engine.planner import select
+from ragward.engine.runner import run_scan
+from ragward.engine.spec import test_profiles
+from ragward.errors import ConfigError, RagwardError
+from ragward.model import Outcome, RunSummary, Severity, Suite, TestResult
+from ragward.targets.base import Target
+from ragward.targets.config import LabTargetConfig, build_target, load_target_config
+
+app = typer.Typer(
+    name="ragward",
+    help="Security scanner for retrieval-augmented generation (RAG) pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+tests_app = typer.Typer(help="The test catalogue.", no_args_is_help=True)
+app.add_typer(tests_app, name="tests")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+SEVERITY_STYLE = {
+    Severity.CRITICAL: "bold white on red",
+    Severity.HIGH: "bold red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "dim",
+}
+OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "dim"}
+
+
+class DemoProfile(StrEnum):
+    """Which lab profiles ``demo`` scans."""
+
+    VULNERABLE = "vulnerable"
+    HARDENED = "hardened"
+    BOTH = "both"
+
+
+class Format(StrEnum):
+    """Output formats of ``demo`` and ``scan``."""
+
+    TABLE = "table"
+    JSON = "json"
+    HTML = "html"
+    JUNIT = "junit"
+    SARIF = "sarif"
+
+
+def _run(coro: Awaitable[T]) -> T:
+    async def wrap() -> T:
+        return await coro
+
+    return asyncio.run(wrap())
+
+
+async def _scan(target: Target, *, test_profile: str, concurrency: int, label: str, progress: Progress) -> RunSummary:
+    total = len(select(test_profile))
+    task = progress.add_task(f"{label}", total=total)
+
+    def tick(result: TestResult) -> None:
+        progress.update(task, advance=1, description=f"{label} {result.id}")
+
+    try:
+        run = await run_scan(target, test_profile=test_profile, concurrency=concurrency, on_result=tick, label=label)
+    finally:
+        await target.close()
+    progress.update(task, description=f"{label} done")
+    return run
+
+
+def _scan_all(
+    targets: Sequence[tuple[str, Callable[[], Target]]], *, test_profile: str, concurrency: int
+) -> list[RunSummary]:
+    runs: list[RunSummary] = []
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        for label, factory in targets:
+            load = progress.add_task(f"{label}: loading target", total=None)
+            target = factory()
+            progress.remove_task(load)
+            runs.append(
+                _run(
+                    _scan(
+                        target,
+                        test_profile=test_profile,
+                        concurrency=concurrency,
+                        label=label,
+                        progress=progress,
+                    )
+                )
+            )
+    return runs
+
+
+def _caught_by(tests: list[TestResult]) -> str:
+    counts: dict[str, int] = {}
+    for t in tests:
+        if t.outcome is Outcome.PASSED and t.caught_by:
+            counts[t.caught_by] = counts.get(t.caught_by, 0) + 1
+    return ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items())) or "—"
+
+
+def print_run(run: RunSummary) -> None:
+    """Print a run as one summary table per suite, then its findings."""
+    status = "[green]completed[/]" if run.status == "completed" else f"[red]{run.status}[/]"
+    out.rule(f"[bold]{run.profile}[/] · {run.target} · {status} · {run.duration_ms or 0 / 1000} ms")
+    summary = Table(title="Results by suite", title_justify="left")
+    for col in ("suite", "run", "passed", "failed", "skipped", "caught by"):
+        summary.add_column(col, justify="right" if col in ("run", "passed", "failed", "skipped") else "left")
+    for suite in Suite:
+        tests = [t for t in run.tests if t.suite is suite]
+        summary.add_row(
+            suite.value,
+            str(len(tests)),
+            f"[green]{sum(t.outcome is Outcome.PASSED for t in tests)}[/]",
+            f"[red]{sum(t.outcome is Outcome.FAILED for t in tests)}[/]",
+            str(sum(t.outcome is Outcome.SKIPPED for t in tests)),
+            _caught_by(tests),
+        )
+    summary.add_row(
+        "[bold]total[/]",
+        str(run.tests_run),
+        str(run.tests_passed),
+        str(run.tests_failed),
+        str(run.tests_skipped),
+        "",
+    )
+    out.print(summary)
+    detail = Table(title="Tests", title_justify="left", show_lines=False)
+    for col in ("id", "title", "outcome", "caught by", "layer"):
+        detail.add_column(col, overflow="fold")
+    for t in run.tests:
+        layer = f"{t.layer}{' (inferred)' if t.layer_inferred else ''}" if t.layer else "—"
+        detail.add_row(t.id, t.title, f"[{OUTCOME_STYLE[t.outcome]}]{t.outcome}[/]", t.caught_by or "—", layer)
+    out.print(detail)
+    if run.findings:
+        findings = Table(title=f"Findings ({len(run.findings)})", title_justify="left")
+        for col in ("severity", "test", "category", "evidence", "mitigation"):
+            findings.add_column(col, overflow="fold")
+        for f in sorted(run.findings, key=lambda f: (-f.severity.rank, f.test_id)):
+            findings.add_row(
+                f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
+                f.test_id,
+                f.category,
+                f.evidence,
+                f.mitigation,
+            )
+        out.print(findings)
+    else:
+        out.print("[green]No findings.[/]")
+    if run.error:
+        err.print(f"[red]run error:[/] {run.error}")
+
+
+def _write(fmt: str, runs: list[RunSummary], path: Path | None) -> Path | None:
+    from ragward.reports import render, write_report
+
+    if path is None:
+        render(fmt, runs, sys.stdout)
+        return None
+    return write_report(fmt, runs, path)
+
+
+def _emit(fmt: Format, runs: list[RunSummary], output: Path | None, default_dir: Path | None) -> None:
+    if fmt is Format.TABLE:
+        for run in runs:
+            print_run(run)
+        directory = output or default_dir
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+            for kind in ("json", "html"):
+                path = _write(kind, runs, directory / f"ragward-report.{kind}")
+                out.print(f"{kind.upper()} report: [bold]{path}[/]")
+        return
+    written = _write(fmt.value, runs, output)
+    if written is not None:
+        err.print(f"{fmt.value} report written to {written}")
+
+
+def _fail_code(runs: list[RunSummary], fail_on: Severity) -> int:
+    worst = [r.worst_severity() for r in runs]
+    return 1 if any(w is not None and w.at_least(fail_on) for w in worst) else 0
+
+
+def _lab_factory(profile: str) -> Callable[[], Target]:
+    return lambda: build_target(LabTargetConfig(kind="lab", profile=profile))
+
+
+@app.command()
+def demo(
+    profile: Annotated[DemoProfile, typer.Option(help="Lab profile(s) to scan.")] = DemoProfile.BOTH,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    output: Annotated[Path | None, typer.Option(help="Report file (json/html/junit/sarif) or folder (table).")] = None,
+    tests: Annotated[str, typer.Option("--tests", help="Test profile: default, quick or all.")] = "default",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 4,
+) -> None:
+    """Scan the embedded reference RAG lab (real embeddings, Chroma, SmolLM2) and report."""
+    profiles = ["vulnerable", "hardened"] if profile is DemoProfile.BOTH else [profile.value]
+    select(tests)  # validate before loading models
+    runs = _scan_all([(p, _lab_factory(p)) for p in profiles], test_profile=tests, concurrency=concurrency)
+    _emit(fmt, runs, output, Path("ragward-report"))
+
+
+@app.command()
+def scan(
+    target: Annotated[Path, typer.Option("--target", help="Target configuration (YAML).")],
+    profile: Annotated[str, typer.Option(help="Test profile: default, quick or all.")] = "default",
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 4,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
+    output: Annotated[Path | None, typer.Option(help="Report file (or folder for table).")] = None,
+    fail_on: Annotated[Severity, typer.Option(help="Exit 1 when a finding reaches this severity.")] = Severity.HIGH,
+) -> None:
+    """Scan a target described by a YAML file; exit 1 when a finding reaches --fail-on."""
+    config = load_target_config(target)
+    select(profile)
+    label = config.name or f"{config.kind}:{config.profile}"
+    runs = _scan_all([(label, lambda: build_target(config))], test_profile=profile, concurrency=concurrency)
+    _emit(fmt, runs, output, None)
+    raise typer.Exit(_fail_code(runs, fail_on))
+
+
+@app.command()
+def cleanup(
+    target: Annotated[Path, typer.Option("--target", help="Target configuration (YAML).")],
+) -> None:
+    """Remove documents left behind by a killed scan of TARGET (from its journal)."""
+    config = load_target_config(target)
+    built = build_target(config)
+
+    async def go() -> int:
+        try:
+            return await cleanup_target(built)
+        finally:
+            await built.close()
+
+    removed = _run(go())
+    out.print(f"removed {removed} leftover planted document(s)")
+
+
+@tests_app.command("list")
+def tests_list(
+    profile: Annotated[str, typer.Option(help="Test profile: default, quick or all.")] = "all",
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Print the test catalogue: id, suite, severity, title, references."""
+    tests = select(profile)
+    if fmt == "json":
+        rows = [
+            {
+                "id": t.spec.id,
+                "suite": t.spec.suite.value,
+                "title": t.spec.title,
+                "severity": t.spec.severity.value,
+                "category": t.spec.category.value,
+                "owasp": list(t.spec.owasp),
+                "atlas": list(t.spec.atlas),
+                "mitigation": t.spec.mitigation,
+                "source": t.spec.source,
+                "requires": sorted(str(c) for c in t.spec.requires),
+                "profiles": sorted(t.spec.profiles),
+            }
+            for t in tests
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if fmt != "table":
+        raise ConfigError(f"unknown format {fmt!r} (choose table or json)")
+    table = Table(title=f"ragward tests ({len(tests)}; profiles: {', '.join(test_profiles())})")
+    for col in ("id", "suite", "severity", "title", "OWASP / ATLAS"):
+        table.add_column(col, overflow="fold")
+    for t in tests:
+        refs = ", ".join(r.split(" ")[0] for r in (*t.spec.owasp, *t.spec.atlas))
+        table.add_row(t.spec.id, t.spec.suite.value, t.spec.severity.value, t.spec.title, refs)
+    out.print(table)
+
+
+def _register_extensions() -> None:
+    try:
+        from ragward.service.cli import register
+    except ImportError:
+        return
+    register(app)
+
+
+def main() -> None:
+    """Entry point: runs the app, turning ragward errors into one-line messages."""
+    _register_extensions()
+    try:
+        rc = app(standalone_mode=False)
+    except RagwardError as exc:
+        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted; planted documents were removed")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        raise
+    sys.exit(rc if isinstance(rc, int) else 0)

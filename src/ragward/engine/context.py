@@ -1,0 +1,142 @@
+"""The per-test context: planting with journaling, probing, and event collection."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from ragward.engine.cleanup import remove_and_verify
+from ragward.engine.detectors.canary import new_canary
+from ragward.engine.journal import Journal, JournalEntry
+from ragward.errors import RagwardError
+from ragward.model import GuardrailEvent
+from ragward.targets.base import Capabilities, Document, Query, Response, Target
+
+
+@dataclass
+class Planted:
+    """A document the test planted: ``accepted`` false when the target quarantined it."""
+
+    doc_id: str
+    tenant: str
+    accepted: bool
+    events: list[GuardrailEvent] = field(default_factory=list)
+
+
+class RunState:
+    """What the tests of one run share: target, journal, canaries, lock."""
+
+    def __init__(self, target: Target, caps: Capabilities, run_id: str, journal: Journal) -> None:
+        self.target = target
+        self.caps = caps
+        self.run_id = run_id
+        self.journal = journal
+        self.canaries: list[str] = []
+        self.planted: dict[str, str] = {}  # doc_id -> tenant, not yet removed
+        self.lock = asyncio.Lock()
+
+    def new_canary(self) -> str:
+        """A fresh canary token, remembered for redaction of every report of the run."""
+        token = new_canary()
+        self.canaries.append(token)
+        return token
+
+    async def teardown(self, doc_ids: list[str]) -> None:
+        """Remove and verify ``doc_ids`` (raises ``CleanupError`` if any stays)."""
+        entries = [JournalEntry(d, self.planted[d], self.run_id) for d in doc_ids if d in self.planted]
+        try:
+            await remove_and_verify(self.target, self.journal, entries)
+        finally:
+            present = {e.doc_id for e in self.journal.entries(self.run_id)}
+            for entry in entries:
+                if entry.doc_id not in present:
+                    self.planted.pop(entry.doc_id, None)
+
+
+class TestContext:
+    """What a test function gets: the target, tenants, and recording helpers.
+
+    Every response's guardrail events are collected in ``events`` so that
+    attribution can name the guardrail that stopped the attack.
+    """
+
+    __test__ = False
+
+    def __init__(self, state: RunState, test_id: str) -> None:
+        self.state = state
+        self.test_id = test_id
+        self.events: list[GuardrailEvent] = []
+        self.doc_ids: list[str] = []
+        self.notes: dict[str, Any] = {}
+
+    @property
+    def target(self) -> Target:
+        """The target under test."""
+        return self.state.target
+
+    @property
+    def caps(self) -> Capabilities:
+        """The target's declared capabilities."""
+        return self.state.caps
+
+    @property
+    def tenants(self) -> tuple[str, ...]:
+        """The tenant identities the scan may act as (declared by the target)."""
+        return self.state.caps.tenants
+
+    def canary(self) -> str:
+        """A new per-run canary token."""
+        return self.state.new_canary()
+
+    def answer_mode(self) -> str:
+        """The retrieval mode used for answer probes: hybrid when offered, else the first mode."""
+        modes = self.caps.retrieval_modes
+        return "hybrid" if "hybrid" in modes else modes[0]
+
+    async def plant(
+        self,
+        text: str,
+        tenant: str,
+        *,
+        source: str = "ragward-scan",
+        classification: str = "internal",
+    ) -> Planted:
+        """Plant ``text`` in ``tenant``'s corpus; journaled before the target sees it."""
+        doc_id = f"rw-{self.state.run_id[:8]}-{self.test_id.lower()}-{len(self.doc_ids)}"
+        self.state.journal.add(doc_id, tenant, self.state.run_id)
+        self.state.planted[doc_id] = tenant
+        self.doc_ids.append(doc_id)
+        doc = Document(
+            id=doc_id,
+            text=text,
+            tenant=tenant,
+            metadata={"source": source, "classification": classification},
+        )
+        result = await self.target.ingest(doc)
+        self.events.extend(result.events)
+        return Planted(doc_id, tenant, result.accepted, list(result.events))
+
+    async def retrieve(self, text: str, tenant: object, mode: str, top_k: int = 4) -> Response:
+        """A retrieval probe; a target error becomes ``Response(error=...)``."""
+        return await self._call("retrieve", Query(text=text, tenant=tenant, mode=mode, top_k=top_k))
+
+    async def answer(self, text: str, tenant: object, mode: str | None = None) -> Response:
+        """An answer probe in ``mode`` (default :meth:`answer_mode`)."""
+        query = Query(text=text, tenant=tenant, mode=mode or self.answer_mode())
+        return await self._call("answer", query)
+
+    async def delete(self, doc_id: str) -> None:
+        """Delete one planted document now (the deletion test), verifying nothing."""
+        await self.target.delete(doc_id, self.state.planted[doc_id])
+
+    async def _call(self, op: str, query: Query) -> Response:
+        try:
+            if op == "retrieve":
+                response = await self.target.retrieve(query)
+            else:
+                response = await self.target.answer(query)
+        except RagwardError as exc:
+            return Response(error=exc.message)
+        self.events.extend(response.events)
+        return response

@@ -1,0 +1,147 @@
+"""The ``Target`` protocol: what the scan engine needs from a RAG pipeline.
+
+A target declares its :class:`Capabilities`; the planner skips any test whose
+required capability is missing and records the reason. All I/O methods are
+``async`` so that remote targets (HTTP services) run concurrently; in-process
+targets run their blocking work in threads.
+
+Tenant values in :class:`Query` are deliberately typed ``object``: the isolation
+suite sends ``None``, ``""``, and filter-widening values such as
+``{"$ne": ""}`` to check that the target refuses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from ragward.model import Action, GuardrailEvent
+
+__all__ = [
+    "Action",
+    "Capabilities",
+    "Capability",
+    "Chunk",
+    "Document",
+    "GuardrailEvent",
+    "IngestResult",
+    "Query",
+    "Response",
+    "Target",
+]
+
+
+class Capability(StrEnum):
+    """What a target can do for the scanner."""
+
+    INGEST = "ingest"
+    DELETE = "delete"
+    LIST_DOCUMENTS = "list_documents"
+    RETRIEVE = "retrieve"
+    ANSWER = "answer"
+    TENANTS = "tenants"
+    GUARDRAIL_EVENTS = "guardrail_events"
+    RESPONSE_CACHE = "response_cache"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document to plant. ``metadata`` holds ``source`` and ``classification``."""
+
+    id: str
+    text: str
+    tenant: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrieved chunk, with the tenant the target says it belongs to."""
+
+    id: str
+    doc_id: str
+    text: str
+    tenant: str | None
+    score: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A retrieval or answer request.
+
+    ``tenant`` is the identity the request is made as; ``mode`` one of the
+    target's ``retrieval_modes``; ``top_k`` the number of chunks wanted.
+    """
+
+    text: str
+    tenant: object
+    mode: str = "vector"
+    top_k: int = 4
+
+
+@dataclass
+class Response:
+    """What a target returned: answer (``None`` for retrieval only), contexts, events."""
+
+    answer: str | None = None
+    contexts: list[Chunk] = field(default_factory=list)
+    events: list[GuardrailEvent] = field(default_factory=list)
+    blocked: bool = False
+    refused: bool = False
+    cached: bool = False
+    error: str | None = None
+
+
+@dataclass
+class IngestResult:
+    """Outcome of planting one document: ``accepted`` false when quarantined."""
+
+    accepted: bool
+    events: list[GuardrailEvent] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a target declares. ``tenants`` are the identities the scan may act as."""
+
+    supported: frozenset[Capability]
+    retrieval_modes: tuple[str, ...] = ("vector",)
+    tenants: tuple[str, ...] = ()
+
+    def has(self, capability: Capability) -> bool:
+        """True when ``capability`` is declared."""
+        return capability in self.supported
+
+    def missing(self, required: frozenset[Capability]) -> list[Capability]:
+        """The required capabilities this target lacks, in a stable order."""
+        return sorted(required - self.supported)
+
+
+@runtime_checkable
+class Target(Protocol):
+    """A RAG pipeline the engine can drive.
+
+    ``key`` identifies the target across processes (it names the cleanup
+    journal). Methods raise :class:`ragward.errors.TargetError` on transport or
+    target failures; a guardrail refusing a request is not an error but a
+    :class:`Response` with ``blocked`` set.
+    """
+
+    name: str
+    key: str
+
+    def capabilities(self) -> Capabilities: ...
+
+    async def ingest(self, doc: Document) -> IngestResult: ...
+
+    async def delete(self, doc_id: str, tenant: str) -> None: ...
+
+    async def document_ids(self) -> set[str]: ...
+
+    async def retrieve(self, query: Query) -> Response: ...
+
+    async def answer(self, query: Query) -> Response: ...
+
+    async def close(self) -> None: ...
