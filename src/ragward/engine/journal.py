@@ -1,14 +1,17 @@
 """The cleanup journal: which planted documents may still be in a target.
 
-Before the engine plants a document it writes the id to a journal file named by
-the target's ``key``; once the removal is verified the id leaves the journal.
-A scan killed with SIGKILL therefore leaves a journal behind, and the next scan
-of the same target (or ``ragward cleanup``) removes those documents first.
+Before the engine plants a document it appends ``{"op": "add", ...}`` to a
+journal file named by the target's ``key``; once the removal is verified it
+appends ``{"op": "remove", ...}``. A scan killed with SIGKILL therefore leaves
+pending entries behind, and the next scan of the same target (or
+``ragward cleanup``) removes those documents first.
 
-The file is JSON, ``{"entries": {doc_id: {"tenant": ..., "run_id": ..., "ts": ...}}}``,
-rewritten atomically (write to a temp file, fsync, rename) under a
-:class:`filelock.FileLock`, so concurrent writers in one or several processes
-never lose an entry.
+The file is JSON Lines, appended with ``O_APPEND`` (each line one ``write``,
+so concurrent writers in several processes never interleave). The data is in
+the operating system's page cache as soon as ``write`` returns, which survives
+the death of the process (SIGKILL); it is not fsynced, so a power loss may lose
+the last entries. A torn last line is ignored. When no entry is pending the
+file is removed, under a :class:`filelock.FileLock`.
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock
 
@@ -39,60 +40,58 @@ def _safe(key: str) -> str:
 
 
 class Journal:
-    """The journal of one target. Cheap to construct; every call re-reads the file."""
+    """The journal of one target. Cheap to construct; every read re-reads the file."""
 
     def __init__(self, directory: Path, target_key: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{_safe(target_key)}.json"
+        self.path = directory / f"{_safe(target_key)}.jsonl"
         self._lock = FileLock(str(self.path) + ".lock")
 
-    def _read(self) -> dict[str, Any]:
+    def _append(self, records: list[dict[str, object]]) -> None:
+        data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {"entries": {}}
-        except (OSError, ValueError):
-            # A torn or corrupt journal must not stop cleanup: keep what parses.
-            return {"entries": {}}
-        if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
-            return {"entries": {}}
-        return data
+            os.write(fd, data)
+        finally:
+            os.close(fd)
 
-    def _write(self, data: dict[str, Any]) -> None:
-        if not data["entries"]:
-            self.path.unlink(missing_ok=True)
-            return
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".journal-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+    def _pending(self) -> dict[str, JournalEntry]:
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return {}
+        pending: dict[str, JournalEntry] = {}
+        for line in lines:
+            try:
+                rec = json.loads(line)
+                op, doc_id = rec["op"], str(rec["doc_id"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn line from a killed writer
+            if op == "add":
+                pending[doc_id] = JournalEntry(doc_id, str(rec.get("tenant", "")), str(rec.get("run_id", "")))
+            elif op == "remove":
+                pending.pop(doc_id, None)
+        return pending
 
     def add(self, doc_id: str, tenant: str, run_id: str) -> None:
         """Record ``doc_id`` before it is planted."""
-        with self._lock:
-            data = self._read()
-            data["entries"][doc_id] = {"tenant": tenant, "run_id": run_id, "ts": time.time()}
-            self._write(data)
+        self._append([{"op": "add", "doc_id": doc_id, "tenant": tenant, "run_id": run_id, "ts": time.time()}])
 
     def remove(self, doc_ids: list[str]) -> None:
         """Forget ``doc_ids`` once their removal is verified."""
+        if not doc_ids:
+            return
+        self._append([{"op": "remove", "doc_id": d} for d in doc_ids])
+
+    def compact(self) -> None:
+        """Remove the file when no entry is pending (call when a run ends)."""
         with self._lock:
-            data = self._read()
-            for doc_id in doc_ids:
-                data["entries"].pop(doc_id, None)
-            self._write(data)
+            if not self._pending():
+                self.path.unlink(missing_ok=True)
 
     def entries(self, run_id: str | None = None) -> list[JournalEntry]:
         """Entries still pending, optionally only those of ``run_id``, sorted by id."""
-        with self._lock:
-            raw = self._read()["entries"]
-        out = [
-            JournalEntry(doc_id=k, tenant=str(v.get("tenant", "")), run_id=str(v.get("run_id", "")))
-            for k, v in raw.items()
-            if isinstance(v, dict)
-        ]
+        out = list(self._pending().values())
         if run_id is not None:
             out = [e for e in out if e.run_id == run_id]
         return sorted(out, key=lambda e: e.doc_id)

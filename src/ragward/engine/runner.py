@@ -217,6 +217,7 @@ async def run_scan(
             await remove_and_verify(target, journal, leftovers)
         except CleanupError as exc:
             runner.cleanup_errors.append(exc.message)
+        journal.compact()
     if runner.cleanup_errors and run.error is None:
         run.error = "cleanup failed: " + "; ".join(runner.cleanup_errors)
     run.tests = [runner.results[k] for k in sorted(runner.results)]

@@ -1,0 +1,1 @@
+"""ragward benchmarks (``make bench``). Each ``bench_*.py`` module has a ``main()``."""
