@@ -66,7 +66,8 @@ async def bench() -> None:
             seconds, tests = await _timed(MockTarget(), CONCURRENCY, journal)
             rates.append(tests / seconds)
         print(
-            f"zero-latency mock: {statistics.median(rates):,.0f} tests/s (median of {REPEATS}, concurrency {CONCURRENCY})"
+            f"zero-latency mock: {statistics.median(rates):,.0f} tests/s "
+            f"(median of {REPEATS}, concurrency {CONCURRENCY})"
         )
 
         gate_calls, rest_calls = await _calls_per_test(journal)
