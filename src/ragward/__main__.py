@@ -1,0 +1,5 @@
+"""``python -m ragward`` runs the CLI."""
+
+from ragward.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The CLI as a user meets it: exit codes and one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def ragward(*args: str, home: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAGWARD_HOME": str(home), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ragward", *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert needle in lines[0]
+
+
+def test_tests_list_json_is_the_catalogue(tmp_path: Path) -> None:
+    proc = ragward("tests", "list", "--format", "json", home=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    ids = [r["id"] for r in rows]
+    assert {"RW-CAN-001", "RW-ISO-001", "RW-INJ-001"} <= set(ids)
+    assert all(r["owasp"] and r["atlas"] and r["mitigation"] for r in rows)
+
+
+def test_tests_list_quick_profile_is_smaller(tmp_path: Path) -> None:
+    every = json.loads(ragward("tests", "list", "--format", "json", home=tmp_path).stdout)
+    quick = json.loads(ragward("tests", "list", "--profile", "quick", "--format", "json", home=tmp_path).stdout)
+    assert 0 < len(quick) < len(every)
+
+
+def test_tests_list_table_renders(tmp_path: Path) -> None:
+    proc = ragward("tests", "list", home=tmp_path)
+    assert proc.returncode == 0
+    assert "RW-ISO-017" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (None, "cannot read target file"),
+        ("kind: [unclosed", "is not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("kind: pinecone\n", "invalid target configuration"),
+        ("kind: lab\nprofile: weak\n", "invalid target configuration: lab.profile"),
+        ("kind: lab\nsurprise: 1\n", "surprise"),
+    ],
+)
+def test_bad_target_files_give_one_line_errors(tmp_path: Path, content: str | None, needle: str) -> None:
+    path = tmp_path / "target.yaml"
+    if content is not None:
+        path.write_text(content)
+    assert_one_line_error(ragward("scan", "--target", str(path), home=tmp_path), needle)
+    assert_one_line_error(ragward("cleanup", "--target", str(path), home=tmp_path), needle)
+
+
+def test_unknown_test_profile_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "target.yaml"
+    path.write_text("kind: lab\nprofile: hardened\n")
+    assert_one_line_error(
+        ragward("scan", "--target", str(path), "--profile", "nope", home=tmp_path), "unknown test profile"
+    )
+
+
+def test_bad_option_values_exit_2(tmp_path: Path) -> None:
+    proc = ragward("scan", "--target", "x.yaml", "--fail-on", "urgent", home=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    proc = ragward("demo", "--concurrency", "0", home=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
