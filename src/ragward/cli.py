@@ -134,7 +134,7 @@ def _caught_by(tests: list[TestResult]) -> str:
 def print_run(run: RunSummary) -> None:
     """Print a run as one summary table per suite, then its findings."""
     status = "[green]completed[/]" if run.status == "completed" else f"[red]{run.status}[/]"
-    out.rule(f"[bold]{run.profile}[/] · {run.target} · {status} · {run.duration_ms or 0 / 1000} ms")
+    out.rule(f"[bold]{run.profile}[/] · {run.target} · {status} · {(run.duration_ms or 0) / 1000:.1f} s")
     summary = Table(title="Results by suite", title_justify="left")
     for col in ("suite", "run", "passed", "failed", "skipped", "caught by"):
         summary.add_column(col, justify="right" if col in ("run", "passed", "failed", "skipped") else "left")
