@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +25,27 @@ class Planted:
     events: list[GuardrailEvent] = field(default_factory=list)
 
 
+MARKER_WORDS = ("PELICAN", "MARMALADE", "TANGERINE", "ZEPPELIN", "KUMQUAT", "BISCUIT", "NEBULA", "WALRUS")
+
+
+def new_marker(rng: random.Random | None = None) -> str:
+    """A marker word such as ``PELICAN-4821``: what an obeyed injection makes the generator say.
+
+    Drawn from the OS's CSPRNG unless ``rng`` is given (reproducible scans).
+    """
+    rng = rng or random.SystemRandom()
+    return f"{rng.choice(MARKER_WORDS)}-{rng.randrange(1000, 10000)}"
+
+
 class RunState:
     """What the tests of one run share: target, journal, canaries, lock."""
 
-    def __init__(self, target: Target, caps: Capabilities, run_id: str, journal: Journal) -> None:
+    def __init__(
+        self, target: Target, caps: Capabilities, run_id: str, journal: Journal, seed: int | None = None
+    ) -> None:
         self.target = target
+        # Canaries and markers come from the OS's CSPRNG; a seed makes a scan reproducible (regression tests).
+        self.rng = random.Random(seed) if seed is not None else None
         self.caps = caps
         self.run_id = run_id
         self.journal = journal
@@ -38,9 +55,13 @@ class RunState:
 
     def new_canary(self) -> str:
         """A fresh canary token, remembered for redaction of every report of the run."""
-        token = new_canary()
+        token = new_canary(self.rng)
         self.canaries.append(token)
         return token
+
+    def new_marker(self) -> str:
+        """A per-run marker word for injection payloads (see :func:`new_marker`)."""
+        return new_marker(self.rng)
 
     async def teardown(self, doc_ids: list[str]) -> None:
         """Remove and verify ``doc_ids`` (raises ``CleanupError`` if any stays)."""
@@ -84,6 +105,10 @@ class TestContext:
     def canary(self) -> str:
         """A new per-run canary token."""
         return self.state.new_canary()
+
+    def marker(self) -> str:
+        """A new per-run marker word (what an obeyed injection makes the generator say)."""
+        return self.state.new_marker()
 
     def answer_mode(self) -> str:
         """The retrieval mode used for answer probes: hybrid when offered, else the first mode."""

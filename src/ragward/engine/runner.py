@@ -182,14 +182,16 @@ async def run_scan(
     on_result: OnResult | None = None,
     journal_dir: Path | None = None,
     label: str | None = None,
+    seed: int | None = None,
 ) -> RunSummary:
     """Scan ``target`` with the tests of ``test_profile`` and return the run.
 
     ``concurrency`` bounds the tests in flight; ``on_result`` is called with each
     result as it completes; ``label`` names the run's profile in reports (the
-    target's name by default). Raises :class:`ragward.errors.ConfigError` for an
-    unknown profile or test id. Target failures inside a test skip that test
-    with the reason; a failure to remove planted documents marks the run failed.
+    target's name by default); ``seed`` makes canaries and markers reproducible
+    (regression tests; never in production scans, where they must be unpredictable).
+    Raises :class:`ragward.errors.ConfigError` for an unknown profile or test id.
+    Target failures inside a test skip that test with the reason; a failure to remove planted documents marks the run failed.
     """
     tests = select(test_profile, only)
     started = time.perf_counter()
@@ -204,7 +206,7 @@ async def run_scan(
     )
     journal = Journal(journal_dir or get_settings().journal_dir, target.key)
     caps = target.capabilities()
-    state = RunState(target, caps, run.id, journal)
+    state = RunState(target, caps, run.id, journal, seed)
     runner = _Run(state, concurrency, on_result)
     try:
         await remove_and_verify(target, journal, journal.entries())  # a killed scan's leftovers

@@ -9,9 +9,7 @@ MITRE ATLAS AML.T0051.001).
 
 from __future__ import annotations
 
-import secrets
-
-from ragward.engine.context import TestContext
+from ragward.engine.context import TestContext, new_marker
 from ragward.engine.detectors.canary import find_canary
 from ragward.engine.detectors.exfiltration import exfiltration_links
 from ragward.engine.payloads import Payload, load_injection_payloads
@@ -31,14 +29,10 @@ from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
 from ragward.targets.base import Capability
 
+__all__ = ["ATTACKER_HOST", "new_marker"]
+
 REQUIRES = frozenset({Capability.INGEST, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER})
 ATTACKER_HOST = "collect.rw-exfil.example"
-_WORDS = ("PELICAN", "MARMALADE", "TANGERINE", "ZEPPELIN", "KUMQUAT", "BISCUIT", "NEBULA", "WALRUS")
-
-
-def new_marker() -> str:
-    """A per-run marker word, e.g. ``PELICAN-4821`` (a word the model would never say unprompted)."""
-    return f"{secrets.choice(_WORDS)}-{secrets.randbelow(9000) + 1000}"
 
 
 def _spec(p: Payload) -> TestSpec:
@@ -67,7 +61,7 @@ def _spec(p: Payload) -> TestSpec:
 def _probe(p: Payload) -> TestFunc:
     async def probe(ctx: TestContext) -> Verdict:
         tenant = ctx.tenants[0] if ctx.tenants else "default"
-        marker = new_marker()
+        marker = ctx.marker()
         canary = ctx.canary()
         text = p.render(marker=marker, host=ATTACKER_HOST, canary=canary)
         planted = await ctx.plant(text, tenant, source="shared-inbox", classification="internal")
