@@ -175,3 +175,19 @@ async def test_unknown_profile_and_ids_are_config_errors(tmp_path: Path) -> None
 async def test_quick_profile_is_a_small_subset(tmp_path: Path) -> None:
     run = await scan(MockTarget(), tmp_path, test_profile="quick")
     assert 4 <= run.tests_run <= 10
+
+
+async def test_replay_spares_the_documents_of_a_scan_still_running(tmp_path: Path) -> None:
+    from ragward.targets.base import Document
+
+    target = MockTarget()
+    journal = Journal(tmp_path / "journals", target.key)
+    journal.add("rw-live-0", "acme", "live-run")
+    journal.add("rw-dead-0", "acme", "dead-run")
+    await target.ingest(Document("rw-live-0", "in use by a running scan", "acme"))
+    await target.ingest(Document("rw-dead-0", "left behind", "acme"))
+    with journal.live("live-run"):
+        assert [e.doc_id for e in journal.orphaned()] == ["rw-dead-0"]
+        assert await cleanup_target(target, tmp_path / "journals") == 1
+        assert set(target.docs) == {"rw-live-0"}
+    assert [e.doc_id for e in journal.orphaned()] == ["rw-live-0"]  # once it ends, it is an orphan

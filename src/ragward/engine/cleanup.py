@@ -40,10 +40,10 @@ async def remove_and_verify(target: Target, journal: Journal, entries: list[Jour
 async def cleanup_target(target: Target, journal_dir: Path | None = None) -> int:
     """Remove every leftover planted document recorded for ``target``.
 
-    Returns the number of documents removed. Raises :class:`CleanupError` when
-    some could not be removed.
+    Documents of a scan that is still running are left alone. Returns the number
+    of documents removed. Raises :class:`CleanupError` when some could not be removed.
     """
     journal = Journal(journal_dir or get_settings().journal_dir, target.key)
-    entries = journal.entries()
+    entries = journal.orphaned()
     await remove_and_verify(target, journal, entries)
     return len(entries)

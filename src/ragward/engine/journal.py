@@ -12,6 +12,11 @@ the operating system's page cache as soon as ``write`` returns, which survives
 the death of the process (SIGKILL); it is not fsynced, so a power loss may lose
 the last entries. A torn last line is ignored. When no entry is pending the
 file is removed, under a :class:`filelock.FileLock`.
+
+A running scan holds an exclusive lock on ``<key>.<run_id>.live`` (``flock``, which
+the kernel releases when the process dies, SIGKILL included). Replay and
+``ragward cleanup`` only touch entries of runs whose lock is free, so they never
+remove the documents of a scan that is still running.
 """
 
 from __future__ import annotations
@@ -20,10 +25,12 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 
 @dataclass(frozen=True)
@@ -44,7 +51,9 @@ class Journal:
 
     def __init__(self, directory: Path, target_key: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"{_safe(target_key)}.jsonl"
+        self.directory = directory
+        self.prefix = _safe(target_key)
+        self.path = directory / f"{self.prefix}.jsonl"
         self._lock = FileLock(str(self.path) + ".lock")
 
     def _append(self, records: list[dict[str, object]]) -> None:
@@ -95,3 +104,31 @@ class Journal:
         if run_id is not None:
             out = [e for e in out if e.run_id == run_id]
         return sorted(out, key=lambda e: e.doc_id)
+
+    def _live_lock(self, run_id: str) -> FileLock:
+        return FileLock(str(self.directory / f"{self.prefix}.{_safe(run_id)}.live"))
+
+    @contextmanager
+    def live(self, run_id: str) -> Iterator[None]:
+        """Mark ``run_id`` as running for as long as the block lasts (and the process lives)."""
+        lock = self._live_lock(run_id)
+        with lock:
+            yield
+        Path(lock.lock_file).unlink(missing_ok=True)
+
+    def is_live(self, run_id: str) -> bool:
+        """True when a process holds ``run_id``'s live lock right now."""
+        lock = self._live_lock(run_id)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        Path(lock.lock_file).unlink(missing_ok=True)
+        return False
+
+    def orphaned(self) -> list[JournalEntry]:
+        """Pending entries of runs that are no longer running (a killed scan's leftovers)."""
+        entries = self.entries()
+        live = {run_id for run_id in {e.run_id for e in entries} if self.is_live(run_id)}
+        return [e for e in entries if e.run_id not in live]

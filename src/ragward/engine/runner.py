@@ -191,7 +191,8 @@ async def run_scan(
     target's name by default); ``seed`` makes canaries and markers reproducible
     (regression tests; never in production scans, where they must be unpredictable).
     Raises :class:`ragward.errors.ConfigError` for an unknown profile or test id.
-    Target failures inside a test skip that test with the reason; a failure to remove planted documents marks the run failed.
+    Target failures inside a test skip that test with the reason; a failure to
+    remove planted documents marks the run failed.
     """
     tests = select(test_profile, only)
     started = time.perf_counter()
@@ -208,18 +209,19 @@ async def run_scan(
     caps = target.capabilities()
     state = RunState(target, caps, run.id, journal, seed)
     runner = _Run(state, concurrency, on_result)
-    try:
-        await remove_and_verify(target, journal, journal.entries())  # a killed scan's leftovers
-        await _run_all(runner, plan(tests, caps))
-    except RagwardError as exc:
-        run.error = exc.message
-    finally:
-        leftovers = [JournalEntry(d, t, run.id) for d, t in state.planted.items()]
+    with journal.live(run.id):
         try:
-            await remove_and_verify(target, journal, leftovers)
-        except CleanupError as exc:
-            runner.cleanup_errors.append(exc.message)
-        journal.compact()
+            await remove_and_verify(target, journal, journal.orphaned())  # a killed scan's leftovers
+            await _run_all(runner, plan(tests, caps))
+        except RagwardError as exc:
+            run.error = exc.message
+        finally:
+            leftovers = [JournalEntry(d, t, run.id) for d, t in state.planted.items()]
+            try:
+                await remove_and_verify(target, journal, leftovers)
+            except CleanupError as exc:
+                runner.cleanup_errors.append(exc.message)
+    journal.compact()
     if runner.cleanup_errors and run.error is None:
         run.error = "cleanup failed: " + "; ".join(runner.cleanup_errors)
     run.tests = [runner.results[k] for k in sorted(runner.results)]

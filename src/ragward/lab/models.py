@@ -117,7 +117,9 @@ class SentenceEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # no "Loading weights" bar
         self._model: Any = SentenceTransformer(str(path or embedding_model_path()), device="cpu", local_files_only=True)
         dimension = self._model.get_embedding_dimension()
         if not isinstance(dimension, int) or dimension < 1:

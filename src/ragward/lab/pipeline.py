@@ -146,7 +146,8 @@ class RagLab:
         self._scanner = None if p.no_ingest_scanning else IngestScanner()
         # "^" rather than the paper's "ˆ": one SmolLM2 token instead of two, a quarter fewer
         # prompt tokens for the same datamarking (the sanitiser strips markers found in chunks).
-        self._sanitiser = None if p.no_context_sanitising else ContextSanitiser(marker=DATAMARK)
+        # Delimiting, not datamarking: SmolLM2-135M cannot read "^"-joined words (it stops answering at all).
+        self._sanitiser = None if p.no_context_sanitising else ContextSanitiser(datamark=False)
         self._cache = (
             SemanticCache(threshold=p.cache_threshold, keyed_by_tenant=not p.shared_response_cache)
             if p.response_cache
@@ -337,10 +338,10 @@ class RagLab:
     ) -> list[GuardrailEvent]:
         """Report what the tenant filter kept out: other tenants' chunks in the unscoped top-k.
 
-        The hardened lab runs the same search once more without the filter, only to emit a
-        ``tenant_filter`` event naming how many chunks of which tenants the scoping excluded,
-        so a scan can attribute a stopped cross-tenant probe to the guardrail (a production
-        pipeline would sample this audit, not run it on every request).
+        The hardened lab runs the same search once more without the filter, only to emit one
+        ``tenant_filter`` event per chunk of another tenant that the scoping kept out (with its
+        ``doc_id``), so a scan can attribute a stopped cross-tenant probe to the guardrail (a
+        production pipeline would sample this audit, not run it on every request).
         """
         try:
             with self._lock:
@@ -348,17 +349,16 @@ class RagLab:
         except (FilterError, StoreFilterError):
             return []
         foreign = [c for c in unscoped if c.tenant != scope.tenant]
-        if not foreign:
-            return []
-        tenants = ", ".join(sorted({c.tenant or "?" for c in foreign}))
         return [
             GuardrailEvent(
                 guardrail="tenant_filter",
                 layer=Layer.RETRIEVAL,
                 action=Action.REDACT,
-                reason=f"tenant_scoped: kept {len(foreign)} chunk(s) of other tenants ({tenants}) out of "
-                f"the {mode} top-{top_k} for tenant {scope.tenant}",
+                reason=f"tenant_scoped: kept chunk {c.id} of tenant {c.tenant or '?'} out of the {mode} "
+                f"top-{top_k} for tenant {scope.tenant}",
+                doc_id=c.doc_id,
             )
+            for c in foreign
         ]
 
     def retrieve(self, query: str, tenant: object, *, mode: str = "vector", top_k: int = 4) -> Response:
@@ -432,14 +432,16 @@ class RagLab:
                 if hit is None and self._cache.keyed_by_tenant:
                     other = self._cache.lookup_other_scopes(embedding, tenant=scope.cache_key)
                     if other is not None:
-                        scope.events.append(
+                        scope.events.extend(
                             GuardrailEvent(
                                 guardrail="tenant_keyed_cache",
                                 layer=Layer.RETRIEVAL,
                                 action=Action.REDACT,
                                 reason=f"cache_scoped: another tenant's cached answer matched "
                                 f"(cosine {other.similarity:.2f}) and was not served",
+                                doc_id=doc_id,
                             )
+                            for doc_id in sorted(other.entry.doc_ids)
                         )
             if hit is not None:
                 return Response(

@@ -1,0 +1,80 @@
+"""A scan killed with SIGKILL leaves a journal; ``ragward cleanup`` restores the lab corpus exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ragward.lab.target import LabTarget
+
+pytestmark = pytest.mark.slow
+
+
+def corpus_state(profile: str, data_dir: Path) -> dict[str, str]:
+    async def read() -> dict[str, str]:
+        target = LabTarget(profile, data_dir)
+        try:
+            return await target.corpus_state()
+        finally:
+            await target.close()
+
+    return asyncio.run(read())
+
+
+def pending(journal_dir: Path) -> int:
+    added: set[str] = set()
+    for path in journal_dir.glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            (added.add if rec["op"] == "add" else added.discard)(rec["doc_id"])
+    return len(added)
+
+
+def test_sigkill_then_cleanup_restores_the_corpus(tmp_path: Path) -> None:
+    data_dir = tmp_path / "lab"
+    target_file = tmp_path / "target.yaml"
+    target_file.write_text(f"kind: lab\nprofile: vulnerable\ndata_dir: {data_dir}\n")
+    env = {**os.environ, "RAGWARD_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    before = corpus_state("vulnerable", data_dir)
+    assert len(before) >= 60
+
+    cmd = [sys.executable, "-m", "ragward", "scan", "--target", str(target_file), "--format", "json"]
+    proc = subprocess.Popen([*cmd, "--concurrency", "4"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal_dir = tmp_path / "home" / "journals"
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal_dir.exists() and pending(journal_dir) >= 3:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the scan ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    left = pending(journal_dir)
+    assert left >= 3  # the killed scan left planted documents behind, and the journal knows them
+    assert set(corpus_state("vulnerable", data_dir)) - set(before)  # they really are in the corpus
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ragward", "cleanup", "--target", str(target_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"removed {left} leftover" in done.stdout
+    assert corpus_state("vulnerable", data_dir) == before
+    assert pending(journal_dir) == 0
