@@ -56,6 +56,7 @@ def test_sigkill_then_cleanup_restores_the_corpus(tmp_path: Path) -> None:
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             if journal_dir.exists() and pending(journal_dir) >= 3:
+                time.sleep(3)  # let the target finish storing what the journal announced
                 break
             time.sleep(0.05)
         assert proc.poll() is None, "the scan ended before it could be killed"
