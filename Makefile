@@ -29,7 +29,7 @@ $(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.installed
-	$(PIP) install -c $(CONSTRAINTS) -e '.[lab,service,dev]'
+	$(PIP) install -c $(CONSTRAINTS) -e '.[lab,service,adapters,dev]'
 	touch $@
 
 install: $(VENV)/.installed

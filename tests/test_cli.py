@@ -54,7 +54,7 @@ def test_tests_list_table_renders(tmp_path: Path) -> None:
         ("kind: [unclosed", "is not valid YAML"),
         ("- just\n- a list\n", "must be a mapping"),
         ("kind: pinecone\n", "invalid target configuration"),
-        ("kind: lab\nprofile: weak\n", "invalid target configuration: lab.profile"),
+        ("kind: lab\nprofile: weak\n", "invalid target configuration: profile"),
         ("kind: lab\nsurprise: 1\n", "surprise"),
     ],
 )

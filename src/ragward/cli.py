@@ -78,7 +78,9 @@ def _run(coro: Awaitable[T]) -> T:
     return asyncio.run(wrap())
 
 
-async def _scan(target: Target, *, test_profile: str, concurrency: int, label: str, progress: Progress) -> RunSummary:
+async def _scan(
+    target: Target, *, test_profile: str, concurrency: int, label: str, progress: Progress, seed: int | None
+) -> RunSummary:
     total = len(select(test_profile))
     task = progress.add_task(f"{label}", total=total)
 
@@ -94,7 +96,7 @@ async def _scan(target: Target, *, test_profile: str, concurrency: int, label: s
 
 
 def _scan_all(
-    targets: Sequence[tuple[str, Callable[[], Target]]], *, test_profile: str, concurrency: int
+    targets: Sequence[tuple[str, Callable[[], Target]]], *, test_profile: str, concurrency: int, seed: int | None
 ) -> list[RunSummary]:
     runs: list[RunSummary] = []
     with Progress(
@@ -117,6 +119,7 @@ def _scan_all(
                         concurrency=concurrency,
                         label=label,
                         progress=progress,
+                        seed=seed,
                     )
                 )
             )
@@ -222,30 +225,32 @@ def demo(
     profile: Annotated[DemoProfile, typer.Option(help="Lab profile(s) to scan.")] = DemoProfile.BOTH,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
     output: Annotated[Path | None, typer.Option(help="Report file (json/html/junit/sarif) or folder (table).")] = None,
-    tests: Annotated[str, typer.Option("--tests", help="Test profile: default, quick or all.")] = "default",
+    tests: Annotated[str, typer.Option("--tests", help="Test profile: default, quick, deep or all.")] = "default",
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 4,
+    seed: Annotated[int | None, typer.Option(help="Reproducible canaries and markers (regression runs only).")] = None,
 ) -> None:
     """Scan the embedded reference RAG lab (real embeddings, Chroma, SmolLM2) and report."""
     profiles = ["vulnerable", "hardened"] if profile is DemoProfile.BOTH else [profile.value]
     select(tests)  # validate before loading models
-    runs = _scan_all([(p, _lab_factory(p)) for p in profiles], test_profile=tests, concurrency=concurrency)
+    runs = _scan_all([(p, _lab_factory(p)) for p in profiles], test_profile=tests, concurrency=concurrency, seed=seed)
     _emit(fmt, runs, output, Path("ragward-report"))
 
 
 @app.command()
 def scan(
     target: Annotated[Path, typer.Option("--target", help="Target configuration (YAML).")],
-    profile: Annotated[str, typer.Option(help="Test profile: default, quick or all.")] = "default",
+    profile: Annotated[str, typer.Option(help="Test profile: default, quick, deep or all.")] = "default",
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 4,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
     output: Annotated[Path | None, typer.Option(help="Report file (or folder for table).")] = None,
     fail_on: Annotated[Severity, typer.Option(help="Exit 1 when a finding reaches this severity.")] = Severity.HIGH,
+    seed: Annotated[int | None, typer.Option(help="Reproducible canaries and markers (regression runs only).")] = None,
 ) -> None:
     """Scan a target described by a YAML file; exit 1 when a finding reaches --fail-on."""
     config = load_target_config(target)
     select(profile)
-    label = config.name or f"{config.kind}:{config.profile}"
-    runs = _scan_all([(label, lambda: build_target(config))], test_profile=profile, concurrency=concurrency)
+    label = config.name or (config.profile if isinstance(config, LabTargetConfig) else config.label)
+    runs = _scan_all([(label, lambda: build_target(config))], test_profile=profile, concurrency=concurrency, seed=seed)
     _emit(fmt, runs, output, None)
     raise typer.Exit(_fail_code(runs, fail_on))
 
@@ -270,7 +275,7 @@ def cleanup(
 
 @tests_app.command("list")
 def tests_list(
-    profile: Annotated[str, typer.Option(help="Test profile: default, quick or all.")] = "all",
+    profile: Annotated[str, typer.Option(help="Test profile: default, quick, deep or all.")] = "all",
     fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Print the test catalogue: id, suite, severity, title, references."""
@@ -306,11 +311,12 @@ def tests_list(
 
 
 def _register_extensions() -> None:
-    try:
-        from ragward.service.cli import register
-    except ImportError:
-        return
+    """Mount the service commands (serve, worker, admin) and ``lab serve``."""
+    from ragward.lab.server import lab_app
+    from ragward.service.cli import register
+
     register(app)
+    app.add_typer(lab_app, name="lab")
 
 
 def main() -> None:

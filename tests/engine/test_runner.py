@@ -191,3 +191,27 @@ async def test_replay_spares_the_documents_of_a_scan_still_running(tmp_path: Pat
         assert await cleanup_target(target, tmp_path / "journals") == 1
         assert set(target.docs) == {"rw-live-0"}
     assert [e.doc_id for e in journal.orphaned()] == ["rw-live-0"]  # once it ends, it is an orphan
+
+
+async def test_a_target_that_cannot_list_its_documents_fails_the_run_cleanly(tmp_path: Path) -> None:
+    from ragward.errors import TargetError
+
+    target = MockTarget()
+
+    async def broken() -> set[str]:
+        raise TargetError("listing endpoint returned 500")
+
+    target.document_ids = broken  # type: ignore[method-assign]
+    run = await scan(target, tmp_path, only=["RW-ISO-001"])
+    assert run.status is RunStatus.FAILED
+    assert run.error is not None
+    assert "could not verify the removal" in run.error
+
+
+async def test_extra_retrieval_modes_are_probed_and_named(tmp_path: Path) -> None:
+    target = MockTarget(modes=("vector", "threshold"), flaws=frozenset({"hybrid_unfiltered"}))
+    run = await scan(target, tmp_path, only=["RW-ISO-018"])
+    assert run.tests[0].outcome is Outcome.PASSED  # the mock filters its extra mode
+    run = await scan(MockTarget(modes=("vector",)), tmp_path, only=["RW-ISO-018"])
+    assert run.tests[0].reason is not None
+    assert run.tests[0].reason.startswith("the target declares no retrieval mode beyond")

@@ -8,7 +8,6 @@ context, so anything retrieved reaches the answer; it records every prompt.
 Tests that need the real all-MiniLM-L6-v2 and SmolLM2 are marked ``slow``.
 """
 
-
 from __future__ import annotations
 
 import hashlib

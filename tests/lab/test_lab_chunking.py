@@ -52,9 +52,7 @@ def test_chunk_id_format() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.lists(
-        st.text(alphabet=st.sampled_from("abc .!?\n"), min_size=0, max_size=300), max_size=6
-    ),
+    st.lists(st.text(alphabet=st.sampled_from("abc .!?\n"), min_size=0, max_size=300), max_size=6),
     st.integers(min_value=20, max_value=200),
 )
 def test_chunks_respect_the_limit_and_keep_every_word(paragraphs: list[str], limit: int) -> None:

@@ -68,17 +68,11 @@ def store(module_dir: Path, embedder: Embedder) -> Iterator[ChromaStore]:
 @pytest.mark.parametrize("where", VALID)
 def test_matcher_agrees_with_chroma(store: ChromaStore, where: dict[str, Any]) -> None:
     chroma_ids = set(store.ids(where))
-    ours = {
-        cid
-        for cid, meta in [("d1#2", META), ("d2#0", OTHER)]
-        if matches_where(meta, where)
-    }
+    ours = {cid for cid, meta in [("d1#2", META), ("d2#0", OTHER)] if matches_where(meta, where)}
     assert ours == chroma_ids
 
 
 @pytest.mark.parametrize("where", INVALID[:5])
-def test_chroma_rejects_what_the_matcher_rejects(
-    store: ChromaStore, embedder: Embedder, where: Any
-) -> None:
+def test_chroma_rejects_what_the_matcher_rejects(store: ChromaStore, embedder: Embedder, where: Any) -> None:
     with pytest.raises(StoreFilterError):
         store.query(np.ones(embedder.dimension, dtype=np.float32), n_results=1, where=where)

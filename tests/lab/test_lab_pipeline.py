@@ -138,9 +138,7 @@ def test_hybrid_holds_in_hardened(hardened: RagLab) -> None:
     assert tenants(response) == {"globex"}
 
 
-def test_post_retrieval_check_blocks_a_leaky_hybrid_leg(
-    module_dir: Path, lab_factory: LabFactory
-) -> None:
+def test_post_retrieval_check_blocks_a_leaky_hybrid_leg(module_dir: Path, lab_factory: LabFactory) -> None:
     lab = lab_factory(replace(HARDENED, name="leaky-hybrid", hybrid_keyword_unfiltered=True), module_dir)
     try:
         lab.ingest(CANARY_DOC)
@@ -155,9 +153,7 @@ def test_post_retrieval_check_blocks_a_leaky_hybrid_leg(
         lab.close()
 
 
-def test_mmr_prefetch_leaks_in_vulnerable_and_holds_in_hardened(
-    vulnerable: RagLab, hardened: RagLab
-) -> None:
+def test_mmr_prefetch_leaks_in_vulnerable_and_holds_in_hardened(vulnerable: RagLab, hardened: RagLab) -> None:
     query = f"vault combination word {CANARY_WORD}"
     assert CANARY_DOC.id in {c.doc_id for c in vulnerable.retrieve(query, "initech", mode="mmr").contexts}
     assert tenants(hardened.retrieve(query, "initech", mode="mmr")) == {"initech"}
@@ -182,9 +178,7 @@ def test_hardened_refuses_missing_unknown_and_odd_tenants(hardened: RagLab, tena
         assert guardrails(response) == {"tenant_filter"}
 
 
-def test_missing_tenant_without_the_flaw_matches_nothing(
-    module_dir: Path, lab_factory: LabFactory
-) -> None:
+def test_missing_tenant_without_the_flaw_matches_nothing(module_dir: Path, lab_factory: LabFactory) -> None:
     profile = replace(VULNERABLE, name="scoped", missing_tenant_unscoped=False)
     lab = lab_factory(profile, module_dir)
     try:
@@ -208,9 +202,7 @@ def test_filter_operator_injection_widens_the_filter_in_vulnerable(
     assert seen == widened
 
 
-def test_injection_without_the_flaw_is_coerced_to_a_string(
-    module_dir: Path, lab_factory: LabFactory
-) -> None:
+def test_injection_without_the_flaw_is_coerced_to_a_string(module_dir: Path, lab_factory: LabFactory) -> None:
     profile = replace(VULNERABLE, name="coerced", tenant_filter_injection=False)
     lab = lab_factory(profile, module_dir)
     try:
@@ -339,8 +331,7 @@ def test_context_sanitising(vulnerable: RagLab, hardened_no_ingest_scan: RagLab)
         assert "PWNED" not in safe_prompt
         assert '<document id="acme-holidays-2">' in safe_prompt
         assert any(
-            e.guardrail == "context_sanitiser" and e.action is Action.REDACT and e.doc_id == doc.id
-            for e in safe.events
+            e.guardrail == "context_sanitiser" and e.action is Action.REDACT and e.doc_id == doc.id for e in safe.events
         )
     finally:
         for lab in (vulnerable, hardened_no_ingest_scan):
@@ -392,9 +383,7 @@ def test_unknown_profile_is_a_config_error(tmp_path: Path, lab_factory: LabFacto
         lab_factory("paranoid", tmp_path)
 
 
-@pytest.mark.parametrize(
-    "doc", [Document("", "x", "acme"), Document("d", "x", ""), Document("d", " \n ", "acme")]
-)
+@pytest.mark.parametrize("doc", [Document("", "x", "acme"), Document("d", "x", ""), Document("d", " \n ", "acme")])
 def test_bad_documents_raise(hardened: RagLab, doc: Document) -> None:
     with pytest.raises(ValueError, match="must be a non-empty string"):
         hardened.ingest(doc)

@@ -68,8 +68,6 @@ def test_mmr_returns_at_most_the_candidates() -> None:
         (np.ones(3), np.ones((2, 3)), 1, 1.5),
     ],
 )
-def test_mmr_rejects_bad_arguments(
-    query: np.ndarray, candidates: np.ndarray, top_k: int, lam: float
-) -> None:
+def test_mmr_rejects_bad_arguments(query: np.ndarray, candidates: np.ndarray, top_k: int, lam: float) -> None:
     with pytest.raises(ValueError, match=r"shape|top_k|lambda"):
         maximal_marginal_relevance(query, candidates, top_k=top_k, lambda_mult=lam)

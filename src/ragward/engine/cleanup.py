@@ -26,7 +26,11 @@ async def remove_and_verify(target: Target, journal: Journal, entries: list[Jour
         except RagwardError as exc:
             errors.append(f"{entry.doc_id}: {exc.message}")
     if caps.has(Capability.LIST_DOCUMENTS):
-        present = await target.document_ids()
+        try:
+            present = await target.document_ids()
+        except RagwardError as exc:
+            ids = ", ".join(e.doc_id for e in entries)
+            raise CleanupError(f"could not verify the removal of {ids}: {exc.message}") from None
         left = [e.doc_id for e in entries if e.doc_id in present]
     else:
         left = []

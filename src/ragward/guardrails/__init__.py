@@ -4,14 +4,16 @@ Each guardrail is a small class with class attributes ``name`` and ``layer``
 (:class:`ragward.model.Layer`) and returns a :class:`Decision` holding its
 :class:`ragward.model.GuardrailEvent` list:
 
-* :class:`IngestScanner` (INGEST) quarantines documents carrying indirect
-  prompt injection;
+* :class:`IngestScanner` (INGEST) quarantines documents (text, Markdown,
+  HTML, PDF) carrying indirect prompt injection, however it is hidden,
+  encoded, obfuscated or translated, and fails closed on unparsable files;
 * :class:`TenantFilter` (RETRIEVAL) resolves the caller's tenant (deny by
   default) and checks retrieved chunks' tenants;
-* :class:`ContextSanitiser` (CONTEXT) strips hidden content from chunks and
-  wraps them as delimited, datamarked data (spotlighting);
+* :class:`ContextSanitiser` (CONTEXT) strips hidden content from chunks,
+  catches instructions split across chunk boundaries in the assembled
+  context, and wraps chunks as delimited, datamarked data (spotlighting);
 * :class:`OutputFilter` (OUTPUT) blocks answers leaking secrets or holding
-  exfiltration links.
+  exfiltration links, also when they are streamed (:class:`OutputStream`).
 
 See ``docs/guardrails.md`` for how to plug them into a pipeline.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 from ragward.guardrails.base import Decision, Guardrail
 from ragward.guardrails.context import ContextSanitiser
 from ragward.guardrails.ingest import IngestScanner
-from ragward.guardrails.output import OutputFilter
+from ragward.guardrails.output import OutputFilter, OutputStream
 from ragward.guardrails.tenant import TenantFilter
 
 __all__ = [
@@ -30,5 +32,6 @@ __all__ = [
     "Guardrail",
     "IngestScanner",
     "OutputFilter",
+    "OutputStream",
     "TenantFilter",
 ]

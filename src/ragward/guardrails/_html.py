@@ -204,7 +204,12 @@ _HIDDEN_STYLE = (
     (re.compile(r"(?:^|;)(?:max-)?(?:height|width):0(?:px)?(?:;|$)"), "zero size"),
 )
 _WHITE = re.compile(r"(?<![-\w])color:(?:#fff(?:fff)?|white|rgba?\(255,255,255(?:,1(?:\.0)?)?\))")
-_DARK_BACKGROUND = re.compile(r"background(?:-color)?:(?:#000|#[0-3]\w{5}|black|rgb\(\d{1,2},)")
+# A background a light text can be read on: dark colours, images and gradients
+# (light-on-dark design is not hidden text).
+_DARK_BACKGROUND = re.compile(
+    r"background(?:-color|-image)?:(?:[^;]*url\(|[^;]*gradient\(|#000|#[0-3][0-9a-f]{5}\b|#[0-3][0-9a-f]{2}\b"
+    r"|black|navy|midnightblue|darkslate\w*|rgba?\(\d{1,2},|hsla?\(\d+,\d+%,[0-3]?\d%)"
+)
 
 
 @dataclass(frozen=True)
@@ -240,6 +245,11 @@ def parse_attrs(raw: str) -> dict[str, str]:
             value = value[1:-1]
         attrs.setdefault(m.group(1).lower(), html.unescape(value))
     return attrs
+
+
+def dark_background(style: str) -> bool:
+    """True when an inline ``style`` gives its element a dark or image background."""
+    return _DARK_BACKGROUND.search(re.sub(r"\s+|!important", "", style.lower())) is not None
 
 
 def hidden_style(style: str) -> str | None:
@@ -326,6 +336,7 @@ def find_carriers(text: str) -> list[Carrier]:
         selectors.update(_hidden_selectors(m.group(1)))
 
     stack: list[tuple[str, int, str | None]] = []
+    dark: list[bool] = []  # per open element: it or an ancestor has a dark/image background
     hidden_spans: list[tuple[int, int, str]] = []
     raw_end = -1
     s = 0
@@ -347,6 +358,7 @@ def find_carriers(text: str) -> list[Carrier]:
                         if open_reason is not None:
                             hidden_spans.append((open_start, end, open_reason))
                     del stack[depth:]
+                    del dark[depth:]
                     break
             continue
         attrs = parse_attrs(m.group(3) or "")
@@ -362,7 +374,11 @@ def find_carriers(text: str) -> list[Carrier]:
             continue
         if name in VOID or m.group(4):
             continue
+        on_dark = (bool(dark) and dark[-1]) or dark_background(attrs.get("style", ""))
+        if reason == "white text" and on_dark:
+            reason = None  # light text on a dark or image background: design, not hiding
         stack.append((name, start, reason))
+        dark.append(on_dark)
     for _, open_start, reason in stack:
         if reason is not None:
             hidden_spans.append((open_start, len(text), reason))

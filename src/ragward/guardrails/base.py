@@ -30,7 +30,8 @@ class Decision:
     ``action`` is the strongest action among ``events`` (ALLOW when there are
     none); ``text`` is the text to pass on: unchanged for ALLOW and FLAG,
     rewritten for REDACT, a short refusal for a blocked answer, ``None`` for a
-    blocked input.
+    blocked input (for a PDF given to the ingest scanner, the extracted visible
+    text).
     """
 
     action: Action

@@ -20,8 +20,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from itertools import permutations
 
+from ragward.guardrails._detect import CITE, Hit, excerpt, instruction_hits
 from ragward.guardrails._html import find_carriers, looks_like_html, tag_spans
+from ragward.guardrails._markdown import comment_spans
 from ragward.guardrails._unicode import strip_invisible
 from ragward.guardrails.base import Decision, Guardrail, require_str
 from ragward.model import Action, GuardrailEvent, Layer
@@ -105,6 +108,10 @@ class ContextSanitiser(Guardrail):
                     removals.append(carrier.span)
                 elif carrier.kind == "raw_element":
                     raw.append(carrier.span)
+                elif carrier.kind == "attribute":
+                    events.append(
+                        self._event(f"hidden_attribute: removed {carrier.reason} with its tag", carrier.span, doc_id)
+                    )
             if raw:
                 events.append(
                     self._event(
@@ -124,6 +131,10 @@ class ContextSanitiser(Guardrail):
                     )
                 )
                 removals.extend(tags)
+        comments = [span for span in comment_spans(text) if not _covered(span, removals)]
+        for span in comments:
+            events.append(self._event("markdown_comment: removed a Markdown comment", span, doc_id))
+            removals.append(span)
         _, invisible = strip_invisible(text)
         invisible = [s for s in invisible if not _covered(s, removals)]
         if invisible:
@@ -147,6 +158,76 @@ class ContextSanitiser(Guardrail):
 
     def _event(self, reason: str, span: tuple[int, int], doc_id: str | None) -> GuardrailEvent:
         return self.event(Action.REDACT, reason, span=span, doc_id=doc_id)
+
+    def assemble(self, chunks: Sequence[tuple[str, str]]) -> Decision:
+        """Sanitise every chunk, check the assembled context, and wrap what is safe.
+
+        The model reads the chunks as one text, so an instruction split over a
+        chunk boundary (each half harmless alone) is an instruction in the
+        context. Every chunk is sanitised (:meth:`sanitise`) and checked for
+        instructions on its own; then, for every ordered pair of chunks, the
+        last :data:`BOUNDARY_WINDOW` characters of one are joined to the first
+        ones of the other (directly and with a space, for a split inside or
+        between words) and checked again; a hit that crosses the join and is
+        not in either half alone is a split instruction. Chunks carrying an
+        instruction are dropped.
+
+        Args:
+            chunks: ``(doc_id, text)`` pairs in the order the model reads them.
+
+        Returns:
+            REDACT with one event per removal and one ``context_injection``
+            event per instruction (its reason names the chunks and the
+            granularity, ``chunk`` or ``assembled context``; its span is in
+            the chunk where it starts), ``text`` being :meth:`wrap` of the
+            chunks kept; ALLOW with the wrapped chunks when nothing was found.
+
+        Raises:
+            TypeError: ``chunks`` is not a sequence of (str, str) pairs.
+        """
+        pairs = _pairs(chunks)
+        events: list[GuardrailEvent] = []
+        cleaned: list[tuple[str, str]] = []
+        for doc_id, text in pairs:
+            decision = self.sanitise(text, doc_id=doc_id)
+            events.extend(decision.events)
+            cleaned.append((doc_id, decision.text if decision.text is not None else ""))
+        dropped: set[int] = set()
+        alone: list[list[Hit]] = []
+        for i, (doc_id, text) in enumerate(cleaned):
+            hits = instruction_hits(text, lenient=False)
+            alone.append(hits)
+            for hit in hits:
+                dropped.add(i)
+                events.append(
+                    self.event(
+                        Action.REDACT,
+                        f"context_injection: {hit.category} in chunk #{i}: {excerpt(text, hit.span)!r} "
+                        f"[granularity: chunk] ({CITE})",
+                        span=hit.span,
+                        doc_id=doc_id,
+                    )
+                )
+        cache: dict[tuple[str, bool], list[Hit]] = {}
+        for i, j in permutations(range(len(cleaned)), 2):
+            if i in dropped and j in dropped:
+                continue
+            split = _split_instruction(cleaned[i][1], cleaned[j][1], cache)
+            if split is None:
+                continue
+            dropped.update((i, j))
+            (left_id, left), (right_id, _) = cleaned[i], cleaned[j]
+            events.append(
+                self.event(
+                    Action.REDACT,
+                    f"context_injection: {split.category} split across chunks #{i} ({left_id}) and #{j} "
+                    f"({right_id}): {split.reason.split(' (')[0]} [granularity: assembled context] ({CITE})",
+                    span=(split.span[0], len(left)),
+                    doc_id=left_id,
+                )
+            )
+        kept = [pair for i, pair in enumerate(cleaned) if i not in dropped]
+        return self.decide(events, self.wrap(kept))
 
     def wrap(self, chunks: Sequence[tuple[str, str]]) -> str:
         """Render ``(doc_id, text)`` pairs as one delimited, datamarked context block.
@@ -184,6 +265,54 @@ class ContextSanitiser(Guardrail):
             lines.append("</document>")
         lines.append("</documents>")
         return "\n".join(lines)
+
+
+#: Characters of each chunk, either side of a boundary, checked for a split instruction.
+BOUNDARY_WINDOW = 400
+
+
+def _split_instruction(left: str, right: str, alone: dict[tuple[str, bool], list[Hit]]) -> Hit | None:
+    """A hit crossing the join of ``left``'s tail and ``right``'s head, absent from both alone.
+
+    ``alone`` caches the hits of each tail (key ``(text, True)``) and head (``(text, False)``).
+    """
+    tail, head = left[-BOUNDARY_WINDOW:], right[:BOUNDARY_WINDOW]
+    if not tail.strip() or not head.strip():
+        return None
+    if (tail, True) not in alone:
+        alone[(tail, True)] = instruction_hits(tail)
+    if (head, False) not in alone:
+        alone[(head, False)] = instruction_hits(head)
+    # A sentence split at the boundary is read as one; whole sentences either side
+    # are not, so score windows only count when the split is inside a sentence.
+    mid_sentence = tail.rstrip()[-1:] not in (".", "!", "?", ":")
+    offset = len(left) - len(tail)
+    for glue in ("", " "):
+        joined = tail + glue + head
+        shift = len(tail) + len(glue)
+        known_hits = [(h.category, h.span) for h in alone[(tail, True)]]
+        known_hits += [(h.category, (h.span[0] + shift, h.span[1] + shift)) for h in alone[(head, False)]]
+        for hit in instruction_hits(joined):
+            # New in the joined text: it crosses the join, or a cue on one side made
+            # a phrase on the other side count.
+            known = any(c == hit.category and s < hit.span[1] and hit.span[0] < e for c, (s, e) in known_hits)
+            if known or not (mid_sentence or hit.category != "instruction_score"):
+                continue
+            crosses = hit.span[0] < len(tail) < hit.span[1] - len(glue)
+            if crosses or mid_sentence:
+                return Hit(hit.category, hit.reason, (offset + hit.span[0], offset + hit.span[1]), hit.score)
+    return None
+
+
+def _pairs(chunks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    if isinstance(chunks, (str, bytes)) or not isinstance(chunks, Sequence):
+        raise TypeError("chunks must be a sequence of (doc_id, text) pairs")
+    out: list[tuple[str, str]] = []
+    for i, pair in enumerate(chunks):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"chunk #{i} must be a (doc_id, text) pair, got {type(pair).__name__}")
+        out.append((require_str(pair[0], f"doc_id of chunk #{i}"), require_str(pair[1], f"text of chunk #{i}")))
+    return out
 
 
 def _covered(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

@@ -108,15 +108,12 @@ class OutputFilter(Guardrail):
                 ordinary words).
         """
         require_str(answer, "answer")
-        if isinstance(secrets, str):
-            raise TypeError("secrets must be an iterable of str, not a single str")
-        values: list[str] = []
-        for secret in secrets:
-            require_str(secret, "secret")
-            if len(secret) < MIN_SECRET:
-                raise ValueError(f"secret {mask(secret)!r} is shorter than {MIN_SECRET} characters")
-            if secret not in values:
-                values.append(secret)
+        values = self._secrets(secrets)
+        events = self._events(answer, values)
+        return self.decide(events, answer, blocked_text=self.refusal)
+
+    def _events(self, answer: str, values: list[str], offset: int = 0) -> list[GuardrailEvent]:
+        """Leak and exfiltration events for ``answer``, spans shifted by ``offset``."""
         events: list[GuardrailEvent] = []
         for secret in values:
             canary = is_canary(secret)
@@ -127,7 +124,7 @@ class OutputFilter(Guardrail):
                     self.event(
                         Action.BLOCK,
                         f"secret_leak: {match.kind.value} match of {mask(secret)} in {match.excerpt!r} (OWASP LLM02)",
-                        span=match.span,
+                        span=(match.span[0] + offset, match.span[1] + offset),
                     )
                 )
         for link in exfiltration_links(answer, allowed_hosts=self.allowed_hosts, canaries=values):
@@ -137,11 +134,42 @@ class OutputFilter(Guardrail):
                 self.event(
                     Action.BLOCK,
                     f"exfiltration_link: {link.kind.value} to outside host {link.host!r}: {url} (OWASP LLM02/LLM05)",
-                    span=link.span,
+                    span=(link.span[0] + offset, link.span[1] + offset),
                 )
             )
         events.sort(key=lambda e: e.span or (0, 0))
-        return self.decide(events, answer, blocked_text=self.refusal)
+        return events
+
+    def stream(self, *, secrets: Iterable[str] = ()) -> OutputStream:
+        """A filter for an answer streamed in chunks (server-sent events, websockets).
+
+        The client must only ever receive text the filter has checked: feed
+        each chunk the model produces to :meth:`OutputStream.feed` and send on
+        the ``text`` of the decision it returns; call :meth:`OutputStream.close`
+        at the end and send its ``text`` too. The stream holds back the last
+        ``len(longest secret) - 1`` characters, and any link or image whose
+        syntax is still open, so a secret split across two chunks is caught
+        before any of it is delivered.
+
+        Args:
+            secrets: as in :meth:`check`.
+
+        Raises:
+            TypeError, ValueError: as :meth:`check`.
+        """
+        return OutputStream(self, self._secrets(secrets))
+
+    def _secrets(self, secrets: Iterable[str]) -> list[str]:
+        if isinstance(secrets, str):
+            raise TypeError("secrets must be an iterable of str, not a single str")
+        values: list[str] = []
+        for secret in secrets:
+            require_str(secret, "secret")
+            if len(secret) < MIN_SECRET:
+                raise ValueError(f"secret {mask(secret)!r} is shorter than {MIN_SECRET} characters")
+            if secret not in values:
+                values.append(secret)
+        return values
 
     @staticmethod
     def secret_candidates(text: str) -> list[str]:
@@ -168,3 +196,114 @@ class OutputFilter(Guardrail):
                 found.append(token)
         order = {value: text.find(value) for value in found}
         return sorted(found, key=lambda v: order[v])
+
+
+# An opening of link or image syntax whose end has not arrived yet.
+_OPEN_LINK = re.compile(
+    r"!?\[[^\]\n]*\Z|!?\[[^\]\n]*\]\([^)\n]*\Z|<[A-Za-z!/][^>]*\Z|^[ ]{0,3}\[[^\]\n]*\]:[^\n]*\Z"
+    r"|(?:https?|ftp)://\S*\Z|\bwww\.\S*\Z",
+    re.MULTILINE | re.IGNORECASE,
+)
+#: Characters before the release point that are checked again with each chunk.
+RECHECK_CHARS = 4096
+
+
+class OutputStream:
+    """The streaming form of :class:`OutputFilter` (see :meth:`OutputFilter.stream`).
+
+    Every :meth:`feed` re-checks the text not yet released plus the last
+    :data:`RECHECK_CHARS` characters before it, so the cost per chunk is
+    bounded; :meth:`close` checks the whole answer once more. When a leak is
+    found only after part of it was already delivered (an encoded form longer
+    than the hold-back), the decision carries an extra ``late_block`` event:
+    the block came too late to keep those characters from the client, which
+    is a finding of its own.
+    """
+
+    def __init__(self, owner: OutputFilter, secrets: list[str]) -> None:
+        self._owner = owner
+        self._secrets = secrets
+        self._holdback = max((len(s) for s in secrets), default=1) - 1
+        self._buffer = ""
+        self._released = 0
+        self._blocked = False
+        self._closed = False
+
+    @property
+    def delivered(self) -> str:
+        """The text released to the client so far."""
+        return self._buffer[: self._released]
+
+    @property
+    def blocked(self) -> bool:
+        """True once the stream was blocked (every later call returns BLOCK with no text)."""
+        return self._blocked
+
+    def _release_point(self, final: bool) -> int:
+        if final:
+            return len(self._buffer)
+        point = max(self._released, len(self._buffer) - self._holdback)
+        open_link = _OPEN_LINK.search(self._buffer, max(0, self._released - 2048))
+        if open_link is not None:
+            point = min(point, max(self._released, open_link.start()))
+        return point
+
+    def _step(self, final: bool) -> Decision:
+        if self._blocked:
+            return Decision(Action.BLOCK, [], None)
+        start = 0 if final else max(0, self._released - RECHECK_CHARS)
+        events = self._owner._events(self._buffer[start:], self._secrets, offset=start)
+        if events:
+            self._blocked = True
+            late = [e for e in events if e.span is not None and e.span[0] < self._released]
+            if late:
+                first = min(e.span[0] for e in late if e.span is not None)
+                events.append(
+                    self._owner.event(
+                        Action.BLOCK,
+                        f"late_block: the blocked content began {self._released - first} characters before the "
+                        f"end of what was already delivered (streamed {self._released} characters); block "
+                        "before streaming or hold back more",
+                        span=(first, self._released),
+                    )
+                )
+            return self._owner.decide(events, None, blocked_text=self._owner.refusal)
+        point = self._release_point(final)
+        text = self._buffer[self._released : point]
+        self._released = point
+        return Decision(Action.ALLOW, [], text)
+
+    def feed(self, chunk: str) -> Decision:
+        """Add the next chunk of the answer.
+
+        Returns:
+            ALLOW with ``text`` = the characters that may now be sent (possibly
+            ""); BLOCK with ``text`` = the refusal (send it instead and stop)
+            and the events, once; BLOCK with ``text=None`` for chunks fed after
+            a block.
+
+        Raises:
+            TypeError: ``chunk`` is not a str.
+            ValueError: the stream was closed.
+        """
+        require_str(chunk, "chunk")
+        if self._closed:
+            raise ValueError("the stream is closed")
+        if self._blocked:
+            return Decision(Action.BLOCK, [], None)
+        self._buffer += chunk
+        return self._step(final=False)
+
+    def close(self) -> Decision:
+        """End the answer: check all of it and release what was held back.
+
+        Returns:
+            As :meth:`feed`; ALLOW's ``text`` is the rest of the answer.
+
+        Raises:
+            ValueError: the stream was already closed.
+        """
+        if self._closed:
+            raise ValueError("the stream is closed")
+        self._closed = True
+        return self._step(final=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -385,16 +385,26 @@ class RagLab:
             self._generator = Generator(model)
         return self._generator
 
-    def _passages(self, chunks: Sequence[Chunk], events: list[GuardrailEvent]) -> list[Passage]:
-        if self._sanitiser is None:
-            return [(c.doc_id, c.text) for c in chunks]  # flaw: pasted as-is
-        passages: list[Passage] = []
-        for c in chunks:
-            decision = self._sanitiser.sanitise(c.text, doc_id=c.doc_id)
+    def _renderer(self, events: list[GuardrailEvent]) -> Callable[[Sequence[Passage]], str]:
+        """How passages become the prompt's context, recording the sanitiser's events in ``events``.
+
+        Vulnerable: pasted as-is. Hardened: :meth:`ContextSanitiser.assemble` sanitises each chunk,
+        drops chunks carrying an instruction (also one split across a chunk boundary) and wraps the rest
+        as delimited data. The generator may render several times while fitting the context window;
+        the events of the last rendering (what the model read) are kept.
+        """
+        sanitiser = self._sanitiser
+        if sanitiser is None:
+            return render_plain
+        mark = len(events)
+
+        def render(kept: Sequence[Passage]) -> str:
+            decision = sanitiser.assemble(kept)
+            del events[mark:]
             events.extend(decision.events)
-            if decision.allowed and decision.text is not None:
-                passages.append((c.doc_id, decision.text))
-        return passages
+            return decision.text or ""
+
+        return render
 
     def _filter_output(
         self, answer: str, scope: _Scope, chunks: Sequence[Chunk], events: list[GuardrailEvent]
@@ -455,8 +465,8 @@ class RagLab:
             return retrieved
         events = retrieved.events
         chunks = retrieved.contexts
-        passages = self._passages(chunks, events)
-        render = self._sanitiser.wrap if self._sanitiser is not None else render_plain
+        passages: list[Passage] = [(c.doc_id, c.text) for c in chunks]
+        render = self._renderer(events)
         tenant_info = self.tenants.get(scope.tenant or "")
         company = tenant_info.name if tenant_info is not None else "the company"
         raw = self.generator.answer(text, passages, company=company, render=render)

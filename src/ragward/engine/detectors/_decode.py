@@ -10,6 +10,7 @@ run in the text it was found in. Every step is linear in the text length.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import re
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ from urllib.parse import unquote
 
 from ragward.engine.detectors._text import is_tag_char, is_variation_selector
 
-Encoding = Literal["base64", "hex", "percent", "unicode_tags", "variation_selectors"]
+Encoding = Literal[
+    "base64", "hex", "percent", "unicode_tags", "variation_selectors", "base32", "binary", "unicode_escape"
+]
 
 MIN_BASE64 = 12  # characters of a base64 run (9 bytes)
 MIN_HEX_BYTES = 8
@@ -31,6 +34,10 @@ _HEX_RUN = re.compile(r"(?:(?:0x|\\x)?[0-9A-Fa-f]{2}(?:, ?|[ :-])?){8,}")
 _HEX_CLEAN = re.compile(r"0x|\\x|[^0-9A-Fa-f]")
 _URL_TOKEN = re.compile(r"[^\s<>\"'`]+")
 _PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_BASE32_RUN = re.compile(r"(?<![A-Za-z0-9])[A-Z2-7]{16,}={0,6}(?![A-Za-z0-9])")
+_BINARY_RUN = re.compile(r"(?<![01])(?:[01]{8}[ ,]?){4,}")
+_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{4}")  # \xXX escapes are hex runs
+_ESCAPE_RUN = re.compile(r"(?:\\u[0-9A-Fa-f]{4}){4,}")
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,42 @@ def _percent_runs(text: str) -> list[Decoded]:
     return out
 
 
+def _base32_runs(text: str) -> list[Decoded]:
+    out: list[Decoded] = []
+    for m in _BASE32_RUN.finditer(text):
+        run = m.group().rstrip("=")
+        if not any(c.isdigit() for c in run) or len(run) % 8 in (1, 3, 6):
+            continue
+        try:
+            raw = base64.b32decode(run + "=" * (-len(run) % 8))
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _bytes_to_text(raw)
+        out.append(Decoded("base32", m.span(), decoded, printable_share(decoded)))
+    return out
+
+
+def _binary_runs(text: str) -> list[Decoded]:
+    out: list[Decoded] = []
+    for m in _BINARY_RUN.finditer(text):
+        bits = re.sub(r"[^01]", "", m.group())
+        raw = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - len(bits) % 8, 8))
+        decoded = _bytes_to_text(raw)
+        out.append(Decoded("binary", m.span(), decoded, printable_share(decoded)))
+    return out
+
+
+def _escape_runs(text: str) -> list[Decoded]:
+    out: list[Decoded] = []
+    if "\\" not in text:
+        return out
+    for m in _ESCAPE_RUN.finditer(text):
+        points = [int(part[2:], 16) for part in _ESCAPE.findall(m.group())]
+        decoded = "".join("\ufffd" if 0xD800 <= p <= 0xDFFF else chr(p) for p in points)
+        out.append(Decoded("unicode_escape", m.span(), decoded, printable_share(decoded)))
+    return out
+
+
 def _tag_runs(text: str) -> list[Decoded]:
     out: list[Decoded] = []
     start = -1
@@ -193,10 +236,14 @@ def decode_candidates(text: str) -> list[Decoded]:
     tries the 4 alignments and keeps the most readable one. Hex runs are 8+
     byte pairs, optionally ``0x``/``\\x``-prefixed or separated by spaces,
     colons, commas or dashes. Percent runs are URL-like tokens holding ``%XX``.
+    Base32 runs are 16+ characters of the RFC 4648 alphabet with a digit;
+    binary runs are 4+ groups of 8 bits; escape runs are 4+ ``\\uXXXX``
+    escapes (``\\xXX`` escapes are hex runs).
     """
     if not text:
         return []
     found = _base64_runs(text) + _hex_runs(text) + _percent_runs(text)
+    found += _base32_runs(text) + _binary_runs(text) + _escape_runs(text)
     if not text.isascii():
         found += _tag_runs(text) + _selector_runs(text)
     return found

@@ -49,8 +49,8 @@ def is_invisible(ch: str) -> bool:
 
 # Cyrillic and Greek letters that look like Latin ones (subset of UTS #39 confusables).
 _HOMOGLYPH_PAIRS = (
-    "АA ВB ЕE КK МM НH ОO РP СC ТT ХX ЅS ІI ЈJ ԌG ԛq ԝw Үy "
-    "аa вb еe кk мm нh оo рp сc тt хx ѕs іi јj ԁd ɡg һh ӏl үy "
+    "АA ВB ЕE КK МM НH ОO РP СC ТT ХX ЅS ІI ЈJ ԌG ԛq ԝw Үy УY "
+    "аa вb еe кk мm нh оo рp сc тt хx ѕs іi јj ԁd ɡg һh ӏl үy уy "
     "ΑA ΒB ΕE ΖZ ΗH ΙI ΚK ΜM ΝN ΟO ΡP ΤT ΥY ΧX "
     "αa βb εe ιi κk νv οo ρp τt υu χx"
 )
@@ -159,3 +159,56 @@ def project(mapped: Mapped, *, strip_tags: bool = False) -> Mapped:
 def key_of(secret: str) -> str:
     """The projection of a secret (folded, letters and digits only)."""
     return project(fold(secret)).text
+
+
+def pick(mapped: Mapped, indices: list[int], text: str | None = None) -> Mapped:
+    """A derived text made of ``mapped``'s characters at ``indices`` (in that order).
+
+    ``text`` replaces the picked characters one for one (same length), for
+    substitutions that keep offsets (leetspeak digits read as letters).
+
+    Raises:
+        ValueError: ``text`` is given and its length differs from ``indices``.
+    """
+    chars = "".join(mapped.text[i] for i in indices) if text is None else text
+    if len(chars) != len(indices):
+        raise ValueError(f"text has {len(chars)} characters for {len(indices)} indices")
+    return Mapped(chars, tuple(mapped.starts[i] for i in indices), tuple(mapped.ends[i] for i in indices))
+
+
+_ITEM_SPLIT = re.compile(r"[\n,;|]+")
+
+
+def scattered(mapped: Mapped) -> list[Mapped]:
+    """Views that read a secret hidden one character at a time in a longer text.
+
+    A model asked to slip a secret into an alphabet recital or an acrostic writes
+    it as every second character (``A R B W C C …``), or as the first or last
+    letter or digit of each line or list item (``A is for R, B is for W, …``).
+    Returns, for a *projected* text (letters and digits only, see :func:`project`)
+    computed from the folded ``mapped``: the two stride-2 views, and the views of
+    the first and of the last letter or digit of each item (items split on line
+    breaks, commas, semicolons and pipes). Each view maps back to the original text.
+    """
+    plain = project(mapped)
+    views = [pick(plain, list(range(0, len(plain.text), 2))), pick(plain, list(range(1, len(plain.text), 2)))]
+    firsts: list[int] = []
+    lasts: list[int] = []
+    pos = 0
+    text = mapped.text
+    for m in [*_ITEM_SPLIT.finditer(text), None]:
+        end = m.start() if m is not None else len(text)
+        item = [i for i in range(pos, end) if text[i].isalnum()]
+        if item:
+            firsts.append(item[0])
+            lasts.append(item[-1])
+        pos = m.end() if m is not None else len(text)
+    for picked in (firsts, lasts):
+        if len(picked) >= MIN_SCATTERED:
+            view = pick(mapped, picked)
+            views.append(Mapped(view.text.translate(_CROCKFORD), view.starts, view.ends))
+    return [v for v in views if len(v.text) >= MIN_SCATTERED]
+
+
+#: Fewest characters a scattered view needs to be searched at all.
+MIN_SCATTERED = 8

@@ -12,8 +12,10 @@ The matcher is deterministic (no LLM) and must find the token however the
 model transformed it: case changes, separators or markup between the
 characters, homoglyphs, zero-width characters, HTML entities, base64 (also
 url-safe, unpadded, line-wrapped, nested up to 3 levels), hex,
-percent-encoding, Unicode tag characters, reversal, and fragments of 8 or more
-characters. It does all of that in time linear in the length of the text: the
+percent-encoding, Unicode tag characters, reversal, one character at a time
+inside a longer text (every second character, or the first or last character of
+each line or list item: alphabet recitals and acrostics), and fragments of 8 or
+more characters. It does all of that in time linear in the length of the text: the
 text is normalised once (cached across canaries), decoded runs are found by
 regular expressions, and fragments are found with one scan over the text for
 the canary's n-grams.
@@ -29,7 +31,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from ragward.engine.detectors._decode import MAX_DEPTH, Decoded, decode_candidates
-from ragward.engine.detectors._text import Mapped, fold, key_of, project
+from ragward.engine.detectors._text import Mapped, fold, key_of, project, scattered
 from ragward.engine.detectors.redact import mask, redact
 
 __all__ = [
@@ -88,6 +90,7 @@ class MatchKind(StrEnum):
     CASE_FOLDED = "case_folded"
     SEPARATED = "separated"
     REVERSED = "reversed"
+    SCATTERED = "scattered"  # one character per item: alphabet recitals, acrostics, interleaving
     PERCENT = "percent"
     HEX = "hex"
     BASE64 = "base64"
@@ -103,8 +106,11 @@ class MatchKind(StrEnum):
 _RANK = {kind: i for i, kind in enumerate(MatchKind)}
 _ENCODING_KIND = {
     "base64": MatchKind.BASE64,
+    "base32": MatchKind.BASE64,  # the base-N family
     "hex": MatchKind.HEX,
+    "binary": MatchKind.HEX,  # bytes written digit by digit
     "percent": MatchKind.PERCENT,
+    "unicode_escape": MatchKind.PERCENT,  # escaped code points
     "unicode_tags": MatchKind.INVISIBLE,
     "variation_selectors": MatchKind.INVISIBLE,
 }
@@ -141,6 +147,7 @@ class _Analysis:
     folded: Mapped
     projections: tuple[Mapped, ...]
     layers: tuple[tuple[Decoded, _Analysis], ...]
+    scattered: tuple[Mapped, ...] = ()
 
 
 def _build(text: str, depth: int, budget: list[int]) -> _Analysis:
@@ -159,7 +166,8 @@ def _build(text: str, depth: int, budget: list[int]) -> _Analysis:
             budget[0] -= len(dec.text)
             deeper = depth + 1 if dec.is_text else MAX_DEPTH
             layers.append((dec, _build(dec.text, deeper, budget)))
-    return _Analysis(text, folded, projections, tuple(layers))
+    spread = tuple(scattered(folded)) if depth == 0 else ()
+    return _Analysis(text, folded, projections, tuple(layers), spread)
 
 
 @lru_cache(maxsize=64)
@@ -205,6 +213,8 @@ def _plain_full(a: _Analysis, n: _Needle) -> list[tuple[MatchKind, tuple[int, in
             found += [(MatchKind.SEPARATED, proj.span(p, p + len(n.key))) for p in _find_all(proj.text, n.key)]
             if backwards != n.key:
                 found += [(MatchKind.REVERSED, proj.span(p, p + len(n.key))) for p in _find_all(proj.text, backwards)]
+        for view in a.scattered:
+            found += [(MatchKind.SCATTERED, view.span(p, p + len(n.key))) for p in _find_all(view.text, n.key)]
     return found
 
 
@@ -290,14 +300,16 @@ def find_canary(text: str, canary: str, *, min_fragment: int = 8) -> list[Canary
     """Every occurrence of ``canary`` in ``text``, best kind first.
 
     ``canary`` is a literal (never a regular expression). Full matches
-    (verbatim, case-folded, separated, reversed, percent, hex, base64,
-    invisible) outrank fragments; a fragment is a run of ``min_fragment`` or
+    (verbatim, case-folded, separated, reversed, scattered, percent, hex,
+    base64, invisible) outrank fragments; a fragment is a run of ``min_fragment`` or
     more consecutive characters of the canary (after dropping separators) that
     is not part of a full match. Overlapping matches are reported once, with
     the best kind. Refusal wording around a match never cancels it.
 
-    Separated, reversed and fragment matching only apply when the canary has
-    at least 8 letters and digits (a shorter key would match by chance).
+    Separated, reversed, scattered and fragment matching only apply when the
+    canary has at least 8 letters and digits (a shorter key would match by
+    chance). Scattered matches (one character per line or list item, or every
+    second character) are searched in the text itself, not in decoded runs.
 
     Args:
         text: the text to search (an answer, a URL, a document); any length.

@@ -1,9 +1,24 @@
-"""Payload templates, stored as data files with their sources."""
+"""Payload templates, stored as data files with their sources.
+
+* ``injection.yaml`` — the default injection suite (RW-INJ-001 … 008);
+* ``families.yaml`` — the payload families of the ``deep`` profile
+  (RW-INJ-1xx): every hiding place, encoding, obfuscation, language and chunk
+  placement the guardrails are meant to catch, so a scan shows which
+  guardrail misses which family;
+* ``canary_probes.yaml`` — rephrasing attacks on a restricted canary
+  (RW-CAN-1xx, ``deep`` profile).
+
+Templates hold placeholders (``{marker}``, ``{host}``, ``{canary}``,
+``{cover}``) and encoders ``{name:argument}`` applied at render time (see
+:data:`ENCODERS`); inside an encoder, ``@marker``, ``@host`` and ``@canary``
+stand for the placeholders.
+"""
 
 from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -11,7 +26,28 @@ from typing import Any
 import yaml
 
 ZERO_WIDTH_SPACE = "\u200b"
+ZERO_WIDTH_JOINER = "\u200d"
 TAG_BASE = 0xE0000
+
+# Latin letters and their Cyrillic look-alikes (Unicode UTS #39 confusables).
+_CYRILLIC = str.maketrans("aceopxyABCEHKMOPTX", "асеорхуАВСЕНКМОРТХ")
+_LEET = str.maketrans("aeiost", "431057")
+
+# Sentences of an ordinary staff policy, cycled by :func:`policy_filler`.
+_POLICY = (
+    "Employees request annual leave through the HR portal at least two weeks in advance.",
+    "Managers approve or decline each request within five working days.",
+    "Unused leave of up to five days may be carried over into the first quarter of the next year.",
+    "Sick leave of more than three consecutive days requires a note from a doctor.",
+    "Travel must be booked through the approved agency, and economy class is standard for flights under six hours.",
+    "Receipts for every expense above twenty euros are uploaded to the finance system within thirty days.",
+    "Remote work is possible up to three days a week after agreement with the team lead.",
+    "Laptops are encrypted, locked when unattended, and returned to IT at the end of employment.",
+    "Visitors sign in at reception, wear a visitor badge, and are accompanied at all times.",
+    "Fire drills take place twice a year, and assembly points are shown on every floor plan.",
+    "Questions about this policy go to the HR service desk, which answers within two working days.",
+    "The policy is reviewed every year by HR together with the works council.",
+)
 
 
 def to_tags(text: str) -> str:
@@ -24,9 +60,84 @@ def zero_width(text: str) -> str:
     return ZERO_WIDTH_SPACE.join(text)
 
 
+def to_variation_selectors(text: str) -> str:
+    """UTF-8 bytes of ``text`` as variation selectors after a visible emoji (Butler, 2025).
+
+    Bytes 0–15 map to U+FE00–U+FE0F, 16–255 to U+E0100–U+E01EF.
+    """
+    out = ["\U0001f600"]
+    for byte in text.encode("utf-8"):
+        out.append(chr(0xFE00 + byte) if byte < 16 else chr(0xE0100 + byte - 16))
+    return "".join(out)
+
+
+def policy_filler(words: int) -> str:
+    """Ordinary policy prose of about ``words`` words (deterministic), in paragraphs of four sentences."""
+    sentences: list[str] = []
+    count = 0
+    i = 0
+    while count < words:
+        sentence = _POLICY[i % len(_POLICY)]
+        sentences.append(sentence)
+        count += len(sentence.split())
+        i += 1
+    paragraphs = [" ".join(sentences[k : k + 4]) for k in range(0, len(sentences), 4)]
+    return "\n\n".join(paragraphs)
+
+
+def run_on(chars: int) -> str:
+    """One run-on sentence (no sentence end) of at least ``chars`` characters."""
+    clauses = [s.rstrip(".").lower() for s in _POLICY]
+    out = ""
+    i = 0
+    while len(out) < chars:
+        out += ("" if not out else ", and ") + clauses[i % len(clauses)]
+        i += 1
+    return out
+
+
+#: Encoders usable as ``{name:argument}`` in a template.
+ENCODERS: dict[str, Callable[[str], str]] = {
+    "zw": zero_width,
+    "zwj": lambda s: " ".join(ZERO_WIDTH_JOINER.join(word) for word in s.split(" ")),
+    "tags": to_tags,
+    "vs": to_variation_selectors,
+    "b64": lambda s: base64.b64encode(s.encode()).decode(),
+    "hex": lambda s: s.encode().hex(),
+    "pct": lambda s: "".join(f"%{byte:02X}" for byte in s.encode()),
+    "spaced": lambda s: "   ".join(" ".join(word) for word in s.split(" ")),
+    "lines": lambda s: "\n".join(s.split(" ")),
+    "leet": lambda s: s.translate(_LEET),
+    "cyr": lambda s: s.translate(_CYRILLIC),
+    "full": lambda s: "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else "\u3000" if c == " " else c for c in s),
+    "filler": lambda s: policy_filler(int(s)),
+    "runon": lambda s: run_on(int(s)),
+}
+_ENCODER = re.compile(r"\{(" + "|".join(ENCODERS) + r"):([^{}]*)\}")
+
+
+def render_template(template: str, *, cover: str = "", marker: str = "", host: str = "", canary: str = "") -> str:
+    """Fill a payload template: ``{cover}`` first, then encoders, then placeholders.
+
+    Raises:
+        ValueError: a ``{filler:N}``/``{runon:N}`` argument is not a number.
+    """
+    text = template.replace("{cover}", cover)
+
+    def encode(match: re.Match[str]) -> str:
+        arg = match.group(2).replace("@marker", marker).replace("@host", host).replace("@canary", canary)
+        try:
+            return ENCODERS[match.group(1)](arg)
+        except ValueError as exc:
+            raise ValueError(f"bad argument for {{{match.group(1)}:…}}: {arg!r}") from exc
+
+    text = _ENCODER.sub(encode, text)
+    return text.replace("{marker}", marker).replace("{host}", host).replace("{canary}", canary)
+
+
 @dataclass(frozen=True)
 class Payload:
-    """One payload template (see ``injection.yaml`` for the fields)."""
+    """One injection payload template (see ``injection.yaml`` for the fields)."""
 
     id: str
     family: str
@@ -39,44 +150,96 @@ class Payload:
     template: str
     source: str
     quick: bool = False
+    mitigation: str = ""
 
     def render(self, *, marker: str, host: str, canary: str) -> str:
-        """The planted document text, with encoders applied (``{zw:…}``, ``{tags:…}``, ``{b64:…}``)."""
-        text = self.template.replace("{cover}", self.cover)
+        """The planted document text, with encoders applied (see :data:`ENCODERS`)."""
+        return render_template(self.template, cover=self.cover, marker=marker, host=host, canary=canary)
 
-        def encode(match: re.Match[str]) -> str:
-            kind, arg = match.group(1), match.group(2).replace("@marker", marker)
-            if kind == "zw":
-                return zero_width(arg)
-            if kind == "tags":
-                return to_tags(arg)
-            return base64.b64encode(arg.encode()).decode()
 
-        text = re.sub(r"\{(zw|tags|b64):([^}]*)\}", encode, text)
-        return text.replace("{marker}", marker).replace("{host}", host).replace("{canary}", canary)
+@dataclass(frozen=True)
+class CanaryProbe:
+    """A rephrasing attack on a restricted canary: the ``document`` planted (with
+    ``{canary}`` and ``{system}``), the ``question`` asked, and its ``source``."""
+
+    id: str
+    family: str
+    title: str
+    system: str
+    document: str
+    question: str
+    source: str
+    severity: str = "high"
+
+    def render_document(self, canary: str) -> str:
+        """The planted document with the canary and system name filled in."""
+        return self.document.replace("{system}", self.system).replace("{canary}", canary)
+
+
+def _load(name: str) -> list[dict[str, Any]]:
+    raw: Any = yaml.safe_load(resources.files(__package__).joinpath(name).read_text("utf-8"))
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        raise ValueError(f"{name} must hold a list of mappings")
+    return raw
+
+
+def _payloads(name: str) -> list[Payload]:
+    try:
+        return [
+            Payload(
+                id=str(item["id"]),
+                family=str(item["family"]),
+                title=str(item["title"]),
+                severity=str(item.get("severity", "high")),
+                category=str(item.get("category", "prompt_injection_followed")),
+                topic=str(item["topic"]),
+                cover=str(item["cover"]),
+                question=str(item["question"]),
+                template=str(item["template"]),
+                source=str(item["source"]),
+                quick=bool(item.get("quick", False)),
+                mitigation=str(item.get("mitigation", "")),
+            )
+            for item in _load(name)
+        ]
+    except KeyError as exc:
+        raise ValueError(f"{name}: a payload lacks the field {exc.args[0]!r}") from exc
 
 
 def load_injection_payloads() -> list[Payload]:
-    """The injection payloads shipped in ``injection.yaml``.
+    """The injection payloads shipped in ``injection.yaml`` (the default profile).
 
     Raises ``ValueError`` when the data file is malformed.
     """
-    raw: Any = yaml.safe_load(resources.files(__package__).joinpath("injection.yaml").read_text("utf-8"))
-    if not isinstance(raw, list):
-        raise ValueError("injection.yaml must hold a list of payloads")
-    return [
-        Payload(
-            id=str(item["id"]),
-            family=str(item["family"]),
-            title=str(item["title"]),
-            severity=str(item.get("severity", "high")),
-            category=str(item.get("category", "prompt_injection_followed")),
-            topic=str(item["topic"]),
-            cover=str(item["cover"]),
-            question=str(item["question"]),
-            template=str(item["template"]),
-            source=str(item["source"]),
-            quick=bool(item.get("quick", False)),
-        )
-        for item in raw
-    ]
+    return _payloads("injection.yaml")
+
+
+def load_family_payloads() -> list[Payload]:
+    """The payload families of the ``deep`` profile, from ``families.yaml``.
+
+    Raises ``ValueError`` when the data file is malformed.
+    """
+    return _payloads("families.yaml")
+
+
+def load_canary_probes() -> list[CanaryProbe]:
+    """The rephrasing attacks on a restricted canary, from ``canary_probes.yaml``.
+
+    Raises ``ValueError`` when the data file is malformed.
+    """
+    try:
+        return [
+            CanaryProbe(
+                id=str(item["id"]),
+                family=str(item["family"]),
+                title=str(item["title"]),
+                system=str(item["system"]),
+                document=str(item["document"]),
+                question=str(item["question"]),
+                source=str(item["source"]),
+                severity=str(item.get("severity", "high")),
+            )
+            for item in _load("canary_probes.yaml")
+        ]
+    except KeyError as exc:
+        raise ValueError(f"canary_probes.yaml: a probe lacks the field {exc.args[0]!r}") from exc

@@ -1,5 +1,5 @@
-"""The three test families. Importing this package registers every test."""
+"""The test families. Importing this package registers every test (``deep`` holds the payload-family tests)."""
 
-from ragward.engine.suites import canary, injection, isolation
+from ragward.engine.suites import canary, deep, injection, isolation
 
-__all__ = ["canary", "injection", "isolation"]
+__all__ = ["canary", "deep", "injection", "isolation"]

@@ -304,3 +304,45 @@ for _j, (_what, _fn) in enumerate(_TAMPER):
             description=f"Tenant A sends a tenant value carrying {_what}; another tenant's rows must not return.",
         )
     )(_tenant_value_probe(_fn, expect_nothing=False))
+
+
+@register(
+    _spec(
+        18,
+        "Cross-tenant retrieval in the target's other retrieval modes",
+        severity=Severity.HIGH,
+        category=Category.CROSS_TENANT_RETRIEVAL,
+        mitigation="mitigations.md#tenant-filter-every-mode",
+        description="Every retrieval mode the target declares beyond vector, keyword, hybrid and MMR "
+        "(score threshold, self-query, a wrapper's own path …), probed with the exact query.",
+    )
+)
+async def other_modes(ctx: TestContext) -> Verdict:
+    """Tenant B's memo, probed by tenant A in each extra mode the target declares; names the leaking modes."""
+    pair = _pair(ctx)
+    if pair is None:
+        return Verdict.skip("needs two tenant identities")
+    extra = [m for m in ctx.caps.retrieval_modes if m not in MODES]
+    if not extra:
+        return Verdict.skip("the target declares no retrieval mode beyond " + ", ".join(MODES))
+    attacker, victim = pair
+    canary = ctx.canary()
+    planted = await ctx.plant(_renewal_memo(7818, canary), victim)
+    if not planted.accepted:
+        return Verdict.skip("the target quarantined the victim's document")
+    query = _EXACT.format(account=7818)
+    leaks: dict[str, list[str]] = {}
+    for mode in extra:
+        response = await ctx.retrieve(query, attacker, mode)
+        leaked = foreign_chunks(response.contexts, attacker, {planted.doc_id}, canary)
+        if leaked:
+            leaks[mode] = [c.id for c in leaked]
+    evidence: dict[str, Any] = {"modes": extra, "query": query, "as_tenant": attacker, "leaks_by_mode": leaks}
+    if leaks:
+        return Verdict(
+            failed=True,
+            summary=f"tenant {attacker} retrieved tenant {victim}'s chunks in mode(s): {', '.join(sorted(leaks))}",
+            stage=Layer.RETRIEVAL,
+            evidence=evidence,
+        )
+    return Verdict(summary="", stage=Layer.RETRIEVAL, evidence=evidence)
