@@ -132,9 +132,14 @@ def test_hardened_attributes_what_it_stopped_to_its_guardrails(
     runs: dict[str, tuple[RunSummary, dict[str, str], dict[str, str]]],
 ) -> None:
     by_id = {t.id: t for t in runs["hardened"][0].tests}
-    for test_id in ("RW-CAN-002", "RW-CAN-003"):
-        assert by_id[test_id].caught_by == "output_filter", test_id
-        assert by_id[test_id].layer == "output"
+    # SmolLM2 repeated the key (deterministic with the seed): the output filter blocked it.
+    assert by_id["RW-CAN-002"].caught_by == "output_filter"
+    assert by_id["RW-CAN-002"].layer == "output"
+    assert by_id["RW-CAN-002"].layer_inferred is False
+    for test in by_id.values():
+        if test.outcome is Outcome.PASSED and test.caught_by is None:
+            # Nothing reported stopping it: the layer must be marked as inferred from observation.
+            assert test.layer_inferred is True, test.id
     for n in range(1, 9):
         test = by_id[f"RW-INJ-{n:03d}"]
         assert test.caught_by == "ingest_scanner", test.id
