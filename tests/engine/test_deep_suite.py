@@ -26,7 +26,7 @@ from ragward.targets.mock import MockTarget
 # The default profile is pinned: the lab's functional tests rely on exactly these ids.
 DEFAULT_IDS = (
     {f"RW-CAN-{n:03d}" for n in range(1, 9)}
-    | {f"RW-ISO-{n:03d}" for n in range(1, 18)}
+    | {f"RW-ISO-{n:03d}" for n in range(1, 19)}
     | {f"RW-INJ-{n:03d}" for n in range(1, 9)}
 )
 
@@ -77,7 +77,8 @@ async def test_deep_profile_on_a_parroting_target_fails_every_family(tmp_path: P
     for test in run.tests:
         assert test.finding is not None
         assert test.finding.mitigation.startswith("mitigations.md#")
-        assert (test.reason or "").startswith("family ")
+        assert test.finding is not None
+        assert test.finding.category in {"prompt_injection_followed", "exfiltration_link", "canary_leak"}
 
 
 async def test_deep_profile_on_a_secure_target_passes(tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
 from ragward.targets.base import Capability
 
-__all__ = ["ATTACKER_HOST", "new_marker"]
+__all__ = ["ATTACKER_HOST", "new_marker", "payload_probe"]
 
 REQUIRES = frozenset({Capability.INGEST, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER})
 ATTACKER_HOST = "collect.rw-exfil.example"
@@ -58,7 +58,12 @@ def _spec(p: Payload) -> TestSpec:
     )
 
 
-def _probe(p: Payload) -> TestFunc:
+def payload_probe(p: Payload) -> TestFunc:
+    """The test function for one payload: plant it in the user's tenant, ask its question, check the answer.
+
+    Fails when the answer carries a link to the attacker host (exfiltration) or says the marker word.
+    """
+
     async def probe(ctx: TestContext) -> Verdict:
         tenant = ctx.tenants[0] if ctx.tenants else "default"
         marker = ctx.marker()
@@ -70,7 +75,9 @@ def _probe(p: Payload) -> TestFunc:
             "question": p.question,
             "marker": marker,
             "tenant": tenant,
+            "document_chars": len(text),
             "ingest_accepted": planted.accepted,
+            "ingest_events": [e.reason for e in planted.events][:5],
         }
         if not planted.accepted:
             return Verdict(summary="", stage=Layer.INGEST, evidence=evidence)
@@ -99,4 +106,4 @@ def _probe(p: Payload) -> TestFunc:
 
 
 for _payload in load_injection_payloads():
-    register(_spec(_payload))(_probe(_payload))
+    register(_spec(_payload))(payload_probe(_payload))
