@@ -169,15 +169,16 @@ def print_run(run: RunSummary) -> None:
     out.print(detail)
     if run.findings:
         findings = Table(title=f"Findings ({len(run.findings)})", title_justify="left")
-        for col in ("severity", "test", "category", "evidence", "mitigation"):
-            findings.add_column(col, overflow="fold")
+        for col in ("severity", "test", "category", "evidence", "mitigation (docs/mitigations.md)"):
+            findings.add_column(col, overflow="fold", ratio=4 if col == "evidence" else None)
         for f in sorted(run.findings, key=lambda f: (-f.severity.rank, f.test_id)):
+            evidence = f.evidence if len(f.evidence) <= 160 else f.evidence[:157] + "…"
             findings.add_row(
                 f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
                 f.test_id,
                 f.category,
-                f.evidence,
-                f.mitigation,
+                evidence,
+                "#" + f.mitigation.split("#", 1)[-1],
             )
         out.print(findings)
     else:
