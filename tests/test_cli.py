@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 
-def ragward(*args: str, home: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAGWARD_HOME": str(home), "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+def ragward(
+    *args: str, home: Path, timeout: int = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RAGWARD_HOME": str(home), "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "ragward", *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
@@ -81,3 +84,26 @@ def test_bad_option_values_exit_2(tmp_path: Path) -> None:
     proc = ragward("demo", "--concurrency", "0", home=tmp_path)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
+
+
+def test_an_unreachable_target_fails_the_scan_with_exit_3(tmp_path: Path) -> None:
+    target = tmp_path / "closed.yaml"
+    example = Path(__file__).resolve().parents[1] / "examples" / "targets" / "lab-http.yaml"
+    target.write_text(re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:1", example.read_text()))
+    env = {f"RAGWARD_LAB_TOKEN_{t}": f"token-{t.lower()}-0000" for t in ("ACME", "GLOBEX", "INITECH")}
+    proc = ragward("scan", "--target", str(target), "--profile", "quick", "--fail-on", "info", home=tmp_path, env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "no test could run" in proc.stderr
+    assert "connection failed" in proc.stderr
+
+
+def test_an_unusable_output_path_is_refused_before_scanning(tmp_path: Path) -> None:
+    target = tmp_path / "target.yaml"
+    target.write_text("kind: lab\nprofile: hardened\n")
+    proc = ragward(
+        "scan", "--target", str(target), "--format", "json", "--output", str(target / "x.json"), home=tmp_path
+    )
+    assert_one_line_error(proc, "is a file, not a folder")
+    proc = ragward("scan", "--target", str(target), "--format", "json", "--output", str(tmp_path), home=tmp_path)
+    assert_one_line_error(proc, "is a folder")

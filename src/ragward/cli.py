@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
@@ -51,6 +52,10 @@ SEVERITY_STYLE = {
     Severity.INFO: "dim",
 }
 OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "dim"}
+
+
+#: The demo's seed: with one test at a time, `ragward demo` shows the findings pinned in tests/functional.
+DEMO_SEED = 20261130
 
 
 class DemoProfile(StrEnum):
@@ -212,8 +217,36 @@ def _emit(fmt: Format, runs: list[RunSummary], output: Path | None, default_dir:
         err.print(f"{fmt.value} report written to {written}")
 
 
-def _fail_code(runs: list[RunSummary], fail_on: Severity) -> int:
+def check_output(fmt: Format, output: Path | None) -> None:
+    """Refuse an unusable ``--output`` before a scan runs (raises :class:`ConfigError`)."""
+    if output is None:
+        return
+    if fmt is Format.TABLE:
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"--output {output} must be a folder for --format table (it is a file)")
+    elif output.is_dir():
+        raise ConfigError(f"--output {output} is a folder; give a file path for --format {fmt.value}")
+    ancestor = output.parent if fmt is not Format.TABLE else output
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"--output {output}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK):
+        raise ConfigError(f"--output {output}: {ancestor} is not writable")
+
+
+def _exit_code(runs: list[RunSummary], fail_on: Severity) -> int:
+    """3 when a run failed (its results are incomplete), else 1 when a finding reaches ``fail_on``, else 0."""
+    failed = [r for r in runs if r.status == "failed"]
+    for run in failed:
+        err.print(f"error: scan of {run.profile} failed: {run.error}", highlight=False, soft_wrap=True)
+    if failed:
+        return 3
     worst = [r.worst_severity() for r in runs]
+    hits = [f for r in runs for f in r.findings if f.severity.at_least(fail_on)]
+    if hits:
+        ids = ", ".join(sorted({f.test_id for f in hits}))
+        err.print(f"{len(hits)} finding(s) at or above {fail_on}: {ids}", highlight=False, soft_wrap=True)
     return 1 if any(w is not None and w.at_least(fail_on) for w in worst) else 0
 
 
@@ -227,14 +260,24 @@ def demo(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.TABLE,
     output: Annotated[Path | None, typer.Option(help="Report file (json/html/junit/sarif) or folder (table).")] = None,
     tests: Annotated[str, typer.Option("--tests", help="Test profile: default, quick, deep or all.")] = "default",
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 4,
-    seed: Annotated[int | None, typer.Option(help="Reproducible canaries and markers (regression runs only).")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tests in flight.")] = 1,
+    reproducible: Annotated[
+        bool,
+        typer.Option(
+            "--reproducible/--random",
+            help="Fixed canaries and markers (the demo's output is the same every run) or fresh random ones.",
+        ),
+    ] = True,
 ) -> None:
     """Scan the embedded reference RAG lab (real embeddings, Chroma, SmolLM2) and report."""
     profiles = ["vulnerable", "hardened"] if profile is DemoProfile.BOTH else [profile.value]
     select(tests)  # validate before loading models
+    check_output(fmt, output)
+    seed = DEMO_SEED if reproducible else None
     runs = _scan_all([(p, _lab_factory(p)) for p in profiles], test_profile=tests, concurrency=concurrency, seed=seed)
     _emit(fmt, runs, output, Path("ragward-report"))
+    if any(r.status == "failed" for r in runs):
+        raise typer.Exit(_exit_code(runs, Severity.CRITICAL))
 
 
 @app.command()
@@ -250,10 +293,11 @@ def scan(
     """Scan a target described by a YAML file; exit 1 when a finding reaches --fail-on."""
     config = load_target_config(target)
     select(profile)
+    check_output(fmt, output)
     label = config.name or (config.profile if isinstance(config, LabTargetConfig) else config.label)
     runs = _scan_all([(label, lambda: build_target(config))], test_profile=profile, concurrency=concurrency, seed=seed)
     _emit(fmt, runs, output, None)
-    raise typer.Exit(_fail_code(runs, fail_on))
+    raise typer.Exit(_exit_code(runs, fail_on))
 
 
 @app.command()
@@ -303,11 +347,12 @@ def tests_list(
     if fmt != "table":
         raise ConfigError(f"unknown format {fmt!r} (choose table or json)")
     table = Table(title=f"ragward tests ({len(tests)}; profiles: {', '.join(test_profiles())})")
-    for col in ("id", "suite", "severity", "title", "OWASP / ATLAS"):
+    for col in ("id", "suite", "severity", "title", "profiles", "OWASP / ATLAS"):
         table.add_column(col, overflow="fold")
     for t in tests:
-        refs = ", ".join(r.split(" ")[0] for r in (*t.spec.owasp, *t.spec.atlas))
-        table.add_row(t.spec.id, t.spec.suite.value, t.spec.severity.value, t.spec.title, refs)
+        refs = ", ".join([*(r.split(" ")[1] for r in t.spec.owasp), *(r.split(" ")[0] for r in t.spec.atlas)])
+        profiles = ", ".join(sorted(t.spec.profiles))
+        table.add_row(t.spec.id, t.spec.suite.value, t.spec.severity.value, t.spec.title, profiles, refs)
     out.print(table)
 
 
@@ -326,7 +371,7 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
     except RagwardError as exc:
-        err.print(f"[red]error:[/] {exc.message}", highlight=False)
+        err.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted; planted documents were removed")

@@ -215,3 +215,18 @@ async def test_extra_retrieval_modes_are_probed_and_named(tmp_path: Path) -> Non
     run = await scan(MockTarget(modes=("vector",)), tmp_path, only=["RW-ISO-018"])
     assert run.tests[0].reason is not None
     assert run.tests[0].reason.startswith("the target declares no retrieval mode beyond")
+
+
+async def test_a_target_that_fails_every_call_fails_the_run(tmp_path: Path) -> None:
+    from ragward.errors import TargetError
+
+    target = MockTarget()
+
+    async def down(*args: object) -> object:
+        raise TargetError("connection refused")
+
+    target.ingest = down  # type: ignore[method-assign,assignment]
+    run = await scan(target, tmp_path, test_profile="quick")
+    assert run.status is RunStatus.FAILED
+    assert run.error == "the target failed, no test could run: connection refused"
+    assert run.tests_passed == run.tests_failed == 0

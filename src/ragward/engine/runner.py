@@ -123,6 +123,7 @@ class _Run:
         self.on_result = on_result
         self.results: dict[str, TestResult] = {}
         self.cleanup_errors: list[str] = []
+        self.target_errors: list[str] = []
 
     def record(self, result: TestResult) -> None:
         self.results[result.id] = result
@@ -149,6 +150,7 @@ class _Run:
             try:
                 verdict = await planned.test.func(ctx)
             except RagwardError as exc:
+                self.target_errors.append(exc.message)
                 verdict = Verdict.skip(f"target error: {exc.message}")
             except Exception as exc:  # a bug in one test must not lose the run
                 verdict = Verdict.skip(f"test error: {type(exc).__name__}: {exc}")
@@ -222,6 +224,10 @@ async def run_scan(
             except CleanupError as exc:
                 runner.cleanup_errors.append(exc.message)
     journal.compact()
+    decided = any(r.outcome is not Outcome.SKIPPED for r in runner.results.values())
+    if runner.target_errors and not decided:
+        # Nothing could be tested: a target that is down must not read as a clean scan.
+        run.error = f"the target failed, no test could run: {runner.target_errors[0]}"
     if runner.cleanup_errors and run.error is None:
         run.error = "cleanup failed: " + "; ".join(runner.cleanup_errors)
     run.tests = [runner.results[k] for k in sorted(runner.results)]

@@ -8,6 +8,7 @@ and exits 2; other failures (database unreachable) exit 1; never a traceback.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -131,6 +132,11 @@ def worker(
         settings = _settings()
         _logging()
         ctx = ServiceContext.create(settings)
+        try:
+            ctx.queue.pending()  # one round trip: an unreachable queue is one clear error, not a retry loop
+        except Exception as exc:  # redis or sqlite driver errors, whatever their class
+            where = re.sub(r"//[^@/]*@", "//***@", settings.queue_location())  # no password in the message
+            raise ConfigError(f"cannot reach the queue at {where}: {exc}") from None
         maintenance = Maintenance(ctx, schedules=scheduler)
         try:
             attach_worker(ctx)

@@ -34,6 +34,10 @@ def is_env_ref_only(value: str) -> bool:
     return ENV_REF.fullmatch(value) is not None
 
 
+#: Secrets shorter than this are scrubbed only where they stand as a whole token.
+SHORT_SECRET = 6
+
+
 class SecretStore:
     """Resolves ``${VAR}`` references and remembers the values, to scrub them from text.
 
@@ -71,8 +75,12 @@ class SecretStore:
     def scrub(self, text: str) -> str:
         """``text`` with every resolved secret replaced by ``***`` (longest first)."""
         for value in sorted(self._values, key=len, reverse=True):
-            if value in text:
+            if not value or value not in text:
+                continue
+            if len(value) >= SHORT_SECRET:
                 text = text.replace(value, MASK)
+            else:  # a short value would mask letters inside ordinary words: whole tokens only
+                text = re.sub(rf"(?<![\w-]){re.escape(value)}(?![\w-])", MASK, text)
         return text
 
     def __repr__(self) -> str:
