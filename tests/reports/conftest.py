@@ -250,3 +250,11 @@ def make_run() -> Callable[..., RunSummary]:
 def script() -> str:
     """The attacker-controlled markup planted in the evidence of finding ``F-RW-INJ-001``."""
     return SCRIPT
+
+
+@pytest.fixture(autouse=True)
+def _relative_mitigation_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Report tests compare links with the repository-relative path, wherever the checkout is."""
+    import ragward.reports._common as common
+
+    monkeypatch.setattr(common, "_mitigations_base", lambda: common.MITIGATIONS_DOC)

@@ -6,14 +6,28 @@ objects exactly as the engine or the service produced them.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from ragward.model import Finding, Outcome, RunSummary, Severity, Suite, TestResult
 
 #: Where the mitigation anchors of findings live, relative to the repository root.
 MITIGATIONS_DOC = "docs/mitigations.md"
+
+
+def _mitigations_base() -> str:
+    """The mitigations page to link to: ``RAGWARD_DOCS_URL`` (e.g. a published docs site), else the
+    ``docs/mitigations.md`` of the source checkout ragward runs from (a ``file://`` URL, so links work
+    wherever the report is written), else the repository-relative path."""
+    configured = os.environ.get("RAGWARD_DOCS_URL", "").strip().rstrip("/")
+    if configured:
+        return f"{configured}/mitigations.md"
+    checkout = Path(__file__).resolve().parents[3] / MITIGATIONS_DOC
+    return checkout.as_uri() if checkout.is_file() else MITIGATIONS_DOC
+
 
 _ATLAS_ID = re.compile(r"^(AML\.T\d{4}(?:\.\d{3})?)\b")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
@@ -103,13 +117,14 @@ def mitigation_href(mitigation: str) -> str | None:
     text = mitigation.strip()
     if not text or any(c.isspace() for c in text):
         return None
-    if text.startswith(("https://", "http://", "docs/")):
+    if text.startswith(("https://", "http://", "file://", "docs/")):
         return text
     if ":" in text:
         return None
-    if text.startswith("mitigations.md"):
-        return f"docs/{text}"
-    return f"{MITIGATIONS_DOC}#{text.lstrip('#')}"
+    anchor = text.split("#", 1)[1] if text.startswith("mitigations.md#") else text.lstrip("#")
+    if text.startswith("mitigations.md") and "#" not in text:
+        return _mitigations_base()
+    return f"{_mitigations_base()}#{anchor}"
 
 
 def mitigation_label(mitigation: str) -> str:
