@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -147,7 +148,7 @@ def _missing(value: object) -> bool:
     return value is None or value == "" or value == {}
 
 
-class StoreTarget:
+class StoreTarget(ABC):
     """A vector store used the way the application uses it, as a scan target.
 
     Subclasses set ``kind``, build their backend in :meth:`_make_backend` and
@@ -181,8 +182,9 @@ class StoreTarget:
     def _default_template(self) -> Any:
         return {self.config.tenant_key: "{tenant}"}
 
+    @abstractmethod
     def _make_backend(self, dimension: int) -> StoreBackend:
-        raise NotImplementedError
+        """The store client for embeddings of ``dimension`` floats (each adapter's own)."""
 
     def _fingerprint(self) -> str:
         return str(self.config.label)
