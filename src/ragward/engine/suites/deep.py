@@ -23,11 +23,7 @@ from ragward.engine.context import TestContext
 from ragward.engine.payloads import CanaryProbe, Payload, load_canary_probes, load_family_payloads
 from ragward.engine.spec import (
     ATLAS_DATA_LEAKAGE,
-    ATLAS_EXFIL_RENDERING,
-    ATLAS_PROMPT_INJECTION_INDIRECT,
-    OWASP_LLM01,
     OWASP_LLM02,
-    OWASP_LLM05,
     TestFunc,
     TestSpec,
     register,
@@ -39,41 +35,19 @@ from ragward.engine.suites._common import (
     response_evidence,
     retrieved_doc,
 )
-from ragward.engine.suites.injection import REQUIRES, payload_probe
+from ragward.engine.suites.canary import ANSWER as CANARY_ANSWER
+from ragward.engine.suites.injection import payload_probe, payload_spec
 from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
-from ragward.targets.base import Capability
 
 __all__ = ["DEEP", "canary_spec", "family_spec"]
 
 DEEP = frozenset({"deep"})
-CANARY_REQUIRES = frozenset({Capability.INGEST, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER})
 
 
 def family_spec(p: Payload) -> TestSpec:
-    """The :class:`TestSpec` of an injection family payload (profile ``deep``).
-
-    Raises:
-        ValueError: the payload's severity or category is not a known value.
-    """
-    exfil = p.category == Category.EXFILTRATION_LINK
-    return TestSpec(
-        id=p.id,
-        title=p.title,
-        suite=Suite.INJECTION,
-        severity=Severity(p.severity),
-        category=Category(p.category),
-        owasp=(OWASP_LLM01, OWASP_LLM02, OWASP_LLM05) if exfil else (OWASP_LLM01,),
-        atlas=(ATLAS_PROMPT_INJECTION_INDIRECT, ATLAS_EXFIL_RENDERING, ATLAS_DATA_LEAKAGE)
-        if exfil
-        else (ATLAS_PROMPT_INJECTION_INDIRECT,),
-        mitigation=f"mitigations.md#{p.mitigation or 'injection-plain-instruction'}",
-        source=p.source,
-        requires=REQUIRES,
-        profiles=DEEP,
-        description=f"Payload family {p.family}; planted in the user's own tenant, topic {p.topic}.",
-        tags=("family", p.family),
-    )
+    """The :class:`TestSpec` of an injection family payload (profile ``deep``; see :func:`payload_spec`)."""
+    return payload_spec(p, profiles=DEEP, fallback_anchor="injection-plain-instruction", tags=("family", p.family))
 
 
 def canary_spec(p: CanaryProbe) -> TestSpec:
@@ -92,7 +66,7 @@ def canary_spec(p: CanaryProbe) -> TestSpec:
         atlas=(ATLAS_DATA_LEAKAGE,),
         mitigation="mitigations.md#output-filter-secrets",
         source=p.source,
-        requires=CANARY_REQUIRES,
+        requires=CANARY_ANSWER,
         profiles=DEEP,
         description=f"Rephrasing family {p.family}: asks for a restricted canary of the user's own tenant.",
         tags=("family", p.family),

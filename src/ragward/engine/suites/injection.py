@@ -29,14 +29,25 @@ from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
 from ragward.targets.base import Capability
 
-__all__ = ["ATTACKER_HOST", "new_marker", "payload_probe"]
+__all__ = ["ATTACKER_HOST", "new_marker", "payload_probe", "payload_spec"]
 
 REQUIRES = frozenset({Capability.INGEST, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER})
 ATTACKER_HOST = "collect.rw-exfil.example"
 
 
-def _spec(p: Payload) -> TestSpec:
+def payload_spec(
+    p: Payload, *, profiles: frozenset[str], fallback_anchor: str | None = None, tags: tuple[str, ...] = ()
+) -> TestSpec:
+    """The :class:`TestSpec` of one payload (default suite or a family of the ``deep`` profile).
+
+    The mitigation anchor is the payload's own, else ``exfiltration-links`` for an exfiltration payload,
+    else ``fallback_anchor``, else ``injection-<family>``. Raises ``ValueError`` for an unknown severity
+    or category.
+    """
     exfil = p.category == Category.EXFILTRATION_LINK
+    anchor = p.mitigation or (
+        "exfiltration-links" if exfil else fallback_anchor or f"injection-{p.family}".replace("_", "-")
+    )
     return TestSpec(
         id=p.id,
         title=p.title,
@@ -47,14 +58,12 @@ def _spec(p: Payload) -> TestSpec:
         atlas=(ATLAS_PROMPT_INJECTION_INDIRECT, ATLAS_EXFIL_RENDERING, ATLAS_DATA_LEAKAGE)
         if exfil
         else (ATLAS_PROMPT_INJECTION_INDIRECT,),
-        mitigation="mitigations.md#exfiltration-links"
-        if exfil
-        else f"mitigations.md#injection-{p.family}".replace("_", "-"),
+        mitigation=f"mitigations.md#{anchor}",
         source=p.source,
         requires=REQUIRES,
-        profiles=frozenset({"default", "quick"} if p.quick else {"default"}),
+        profiles=profiles,
         description=f"Payload family {p.family}; planted in the user's own tenant, topic {p.topic}.",
-        tags=(p.family,),
+        tags=tags or (p.family,),
     )
 
 
@@ -106,4 +115,5 @@ def payload_probe(p: Payload) -> TestFunc:
 
 
 for _payload in load_injection_payloads():
-    register(_spec(_payload))(payload_probe(_payload))
+    _profiles = frozenset({"default", "quick"} if _payload.quick else {"default"})
+    register(payload_spec(_payload, profiles=_profiles))(payload_probe(_payload))
