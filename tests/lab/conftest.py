@@ -10,55 +10,19 @@ Tests that need the real all-MiniLM-L6-v2 and SmolLM2 are marked ``slow``.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
-from numpy.typing import NDArray
 
-from ragward.lab.keyword import tokenize
 from ragward.lab.pipeline import RagLab
 from ragward.lab.profiles import LabProfile
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model_doubles import HashingEmbedder, ParrotModel
 
-class HashingEmbedder:
-    """Bag-of-words feature hashing into ``dimension`` signed buckets, L2-normalised."""
-
-    name = "hashing-test"
-
-    def __init__(self, dimension: int = 256) -> None:
-        self.dimension = dimension
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in tokenize(text) or ["empty"]:
-                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
-                bucket = int.from_bytes(digest[:4], "little") % self.dimension
-                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
-            norm = float(np.linalg.norm(out[row]))
-            out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
-        return out
-
-
-class ParrotModel:
-    """Answers with its whole context (up to 2,000 characters); records every prompt."""
-
-    n_ctx = 2048
-
-    def __init__(self) -> None:
-        self.prompts: list[list[dict[str, str]]] = []
-
-    def chat(self, messages: Sequence[dict[str, str]], *, max_tokens: int) -> str:
-        self.prompts.append([dict(m) for m in messages])
-        user = messages[-1]["content"]
-        context = user.split("Context:\n", 1)[-1].rsplit("\n\nQuestion:", 1)[0]
-        return context[:2000]
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
+__all__ = ["HashingEmbedder", "ParrotModel"]
 
 
 @pytest.fixture(scope="session")

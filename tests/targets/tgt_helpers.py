@@ -13,60 +13,27 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import socket
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import uvicorn
-from numpy.typing import NDArray
 
 from ragward.engine.runner import run_scan
-from ragward.lab.keyword import tokenize
 from ragward.model import RunSummary
 from ragward.targets.base import Target
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from model_doubles import HashingEmbedder, ParrotModel
+
+__all__ = ["HashingEmbedder", "LiveServer", "ParrotModel", "free_port", "outcomes", "scan"]
+
 RUN_ID = "5eed0000-0000-4000-8000-000000000001"
-
-
-class HashingEmbedder:
-    """Bag-of-words feature hashing into ``dimension`` signed buckets, L2-normalised."""
-
-    name = "hashing-test"
-
-    def __init__(self, dimension: int = 256) -> None:
-        self.dimension = dimension
-
-    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for token in tokenize(text) or ["empty"]:
-                digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
-                bucket = int.from_bytes(digest[:4], "little") % self.dimension
-                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
-            norm = float(np.linalg.norm(out[row]))
-            out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
-        return out
-
-
-class ParrotModel:
-    """Answers with its whole context (up to 2,000 characters)."""
-
-    n_ctx = 2048
-
-    def chat(self, messages: Sequence[dict[str, str]], *, max_tokens: int) -> str:
-        user = messages[-1]["content"]
-        context = user.split("Context:\n", 1)[-1].rsplit("\n\nQuestion:", 1)[0]
-        return context[:2000]
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 4 + 1
 
 
 def free_port() -> int:
