@@ -47,7 +47,7 @@ from ragward.lab.store import ChromaStore, StoredChunk, StoreFilterError
 from ragward.model import Action, GuardrailEvent, Layer
 from ragward.targets.base import Chunk, Document, IngestResult, Response
 
-__all__ = ["DATAMARK", "FETCH_K", "MAX_QUERY_CHARS", "MAX_TOP_K", "MMR_LAMBDA", "MODES", "RagLab"]
+__all__ = ["FETCH_K", "MAX_QUERY_CHARS", "MAX_TOP_K", "MMR_LAMBDA", "MODES", "RagLab"]
 
 MODES: tuple[str, ...] = ("vector", "keyword", "hybrid", "mmr")
 #: Candidates MMR fetches before selecting ``top_k`` (LangChain's default ``fetch_k``).
@@ -55,7 +55,6 @@ FETCH_K = 20
 MMR_LAMBDA = 0.5
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 4000
-DATAMARK = "^"
 _UNSCOPED = "*"  # cache scope of requests that run with no tenant filter
 
 
