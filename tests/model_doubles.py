@@ -4,14 +4,16 @@
 al., "Feature Hashing for Large Scale Multitask Learning", ICML 2009): texts
 sharing words get similar vectors, so retrieval behaves sensibly without the
 real model. ``ParrotModel`` is a worst-case chat model that repeats its
-context, so anything retrieved reaches the answer; it records every prompt.
+context, so anything retrieved reaches the answer; it records every prompt,
+and streams its reply in 7-character pieces (a 16-character canary always
+spans three or more pieces).
 Test doubles only: the product always runs the real models.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +45,7 @@ class ParrotModel:
     """Answers with its whole context (up to 2,000 characters); records every prompt."""
 
     n_ctx = 2048
+    piece_chars = 7
 
     def __init__(self) -> None:
         self.prompts: list[list[dict[str, str]]] = []
@@ -52,6 +55,11 @@ class ParrotModel:
         user = messages[-1]["content"]
         context = user.split("Context:\n", 1)[-1].rsplit("\n\nQuestion:", 1)[0]
         return context[:2000]
+
+    def chat_stream(self, messages: Sequence[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
+        reply = self.chat(messages, max_tokens=max_tokens)
+        for start in range(0, len(reply), self.piece_chars):
+            yield reply[start : start + self.piece_chars]
 
     def count_tokens(self, text: str) -> int:
         return len(text) // 4 + 1

@@ -25,8 +25,8 @@ from ragward.targets.mock import MockTarget
 
 # The default profile is pinned: the lab's functional tests rely on exactly these ids.
 DEFAULT_IDS = (
-    {f"RW-CAN-{n:03d}" for n in range(1, 9)}
-    | {f"RW-ISO-{n:03d}" for n in range(1, 19)}
+    {f"RW-CAN-{n:03d}" for n in range(1, 11)}
+    | {f"RW-ISO-{n:03d}" for n in range(1, 20)}
     | {f"RW-INJ-{n:03d}" for n in range(1, 9)}
 )
 
@@ -70,7 +70,8 @@ def test_every_injection_family_is_quarantined_by_the_ingest_scanner() -> None:
 
 
 async def test_deep_profile_on_a_parroting_target_fails_every_family(tmp_path: Path) -> None:
-    run = await run_scan(MockTarget(flaws=frozenset({"parrot"})), test_profile="deep", journal_dir=tmp_path)
+    target = MockTarget(flaws=frozenset({"parrot", "naive_pdf"}))
+    run = await run_scan(target, test_profile="deep", journal_dir=tmp_path)
     assert run.tests_run == len(select("deep"))
     failed = {t.id for t in run.tests if t.outcome is Outcome.FAILED}
     assert failed == {t.spec.id for t in select("deep")}
@@ -78,7 +79,13 @@ async def test_deep_profile_on_a_parroting_target_fails_every_family(tmp_path: P
         assert test.finding is not None
         assert test.finding.mitigation.startswith("mitigations.md#")
         assert test.finding is not None
-        assert test.finding.category in {"prompt_injection_followed", "exfiltration_link", "canary_leak"}
+        assert test.finding.category in {
+            "prompt_injection_followed",
+            "exfiltration_link",
+            "canary_leak",
+            "poisoned_answer",
+        }
+    assert target.docs == {}
 
 
 async def test_deep_profile_on_a_secure_target_passes(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ EXPECTED_FAILED: dict[str, set[str]] = {
         "RW-CAN-006",
         "RW-CAN-007",
         "RW-CAN-008",
+        "RW-CAN-009",
         "RW-INJ-001",
         "RW-ISO-003",
         "RW-ISO-004",
@@ -58,7 +59,9 @@ FLAW_TESTS: dict[str, set[str]] = {
     "missing_tenant_unscoped": {"RW-ISO-011", "RW-ISO-012", "RW-ISO-013"},
     "tenant_filter_injection": {"RW-ISO-014", "RW-ISO-015"},
     "stale_index_on_delete": {"RW-CAN-007", "RW-CAN-008"},
-    "no_output_filter": {"RW-CAN-002", "RW-CAN-003", "RW-CAN-004"},
+    "no_output_filter": {"RW-CAN-002", "RW-CAN-003", "RW-CAN-004", "RW-CAN-009"},
+    # Not in vulnerable (no filter there to run late): a toggle on hardened's stream path, caught alone.
+    "output_filter_after_stream": {"RW-CAN-009", "RW-CAN-010"},
     "no_ingest_scanning": {"RW-INJ-001"},
     "no_context_sanitising": {"RW-INJ-001"},
 }

@@ -2,9 +2,12 @@
 
 The server runs in its own process (``lab_app serve``), loads all-MiniLM-L6-v2
 and SmolLM2 like the in-process lab does, and is scanned with the ``quick``
-test profile through examples/targets/lab-http.yaml. Canaries, markers and the
-run id are fixed (``seed``) so both scans send the same prompts to the same
-deterministic model.
+test profile through examples/targets/lab-http.yaml, plus the deep profile's PDF
+tests (PDF files through ``{content_base64}``; all five against ``hardened``,
+where the ingest scanner stops them before the model, and one hidden-text PDF
+and the malformed PDF against ``vulnerable``, to keep the model's time short).
+Canaries, markers and the run id are fixed (``seed``) so both scans send the
+same prompts to the same deterministic model.
 """
 
 from __future__ import annotations
@@ -17,11 +20,16 @@ import pytest
 import yaml
 from tgt_helpers import free_port, outcomes, scan, start_process, stop_process, wait_http
 
+from ragward.engine.planner import select
 from ragward.lab.target import LabTarget
 from ragward.targets.config import build_target, parse_target_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "targets" / "lab-http.yaml"
+PDF_IDS = {
+    "vulnerable": ["RW-INJ-127", "RW-INJ-131"],
+    "hardened": ["RW-INJ-127", "RW-INJ-128", "RW-INJ-129", "RW-INJ-130", "RW-INJ-131"],
+}
 
 
 @pytest.mark.parametrize("profile", ["vulnerable", "hardened"])
@@ -54,12 +62,17 @@ def test_quick_scan_over_http_equals_in_process(profile: str, tmp_path: Path, mo
         for tenant, token in tokens.items():
             monkeypatch.setenv(f"RAGWARD_LAB_TOKEN_{tenant.upper()}", token)
         data = yaml.safe_load(EXAMPLE.read_text()) | {"base_url": f"http://127.0.0.1:{port}"}
-        local = scan(LabTarget(profile, tmp_path / "local"), tmp_path / "j1", profile="quick", seed=7)
-        remote = scan(build_target(parse_target_config(data)), tmp_path / "j2", profile="quick", seed=7)
+        only = [t.spec.id for t in select("quick")] + PDF_IDS[profile]
+        local = scan(LabTarget(profile, tmp_path / "local"), tmp_path / "j1", profile="all", only=only, seed=7)
+        remote = scan(build_target(parse_target_config(data)), tmp_path / "j2", profile="all", only=only, seed=7)
     finally:
         stop_process(proc)
     assert local.error is None and remote.error is None
     assert outcomes(remote) == outcomes(local)
     assert remote.tests_run >= 6
+    assert set(PDF_IDS[profile]) <= set(outcomes(remote))
+    if profile == "hardened":
+        assert {outcomes(remote)[i] for i in PDF_IDS[profile]} == {"passed"}
+        assert {t.caught_by for t in remote.tests if t.id in PDF_IDS[profile]} == {"ingest_scanner"}
     if profile == "vulnerable":
         assert remote.tests_failed > 0

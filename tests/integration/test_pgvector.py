@@ -3,7 +3,8 @@
 The pgvector extension is not in this machine's Debian (bookworm) archive, so
 the table stores ``real[]`` embeddings with the SQL cosine function of
 examples/targets/pgvector-schema.sql (``vector: auto`` picks pgvector where
-the extension exists). Each test creates its own database and application role
+the extension exists; test_pgvector_extension.py covers that path on
+PostgreSQL 16 + pgvector from the pgserver wheel). Each test creates its own database and application role
 and drops them afterwards.
 """
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "targets"
 MISSING = ["RW-ISO-011", "RW-ISO-012", "RW-ISO-013"]
-TAMPER = ["RW-ISO-014", "RW-ISO-015", "RW-ISO-016", "RW-ISO-017"]
+TAMPER = ["RW-ISO-014", "RW-ISO-015", "RW-ISO-016", "RW-ISO-017", "RW-ISO-019"]
 DEFINER = """
 CREATE FUNCTION search_chunks(q real[], k int, p_tenant text DEFAULT NULL)
 RETURNS TABLE(id text, doc_id text, tenant text, text text, metadata jsonb, score double precision, embedding real[])
@@ -127,7 +128,7 @@ def test_failure_3_sql_predicate_built_by_string_interpolation(
     _sql(database, "ALTER TABLE ragward_chunks DISABLE ROW LEVEL SECURITY")
     naive = {"tenancy": "where", "tenant_filter": {"template": "tenant = '{tenant}'", "on_missing": "refuse"}}
     run = scan(_target(database, embedder, **naive), journal, only=TAMPER)
-    assert failed(run) == {"RW-ISO-016"}
+    assert failed(run) == {"RW-ISO-016", "RW-ISO-019"}
     assert run.findings[0].severity is Severity.CRITICAL
     quoted = {"tenancy": "where", "tenant_filter": {"template": "tenant = {tenant:sql}", "on_missing": "refuse"}}
     fixed = scan(_target(database, embedder, **quoted), journal, only=TAMPER)

@@ -360,15 +360,43 @@ def test_capabilities_follow_the_configured_endpoints() -> None:
     full = target(
         lambda r: httpx.Response(200),
         answer={"url": "/a"},
-        ingest={"url": "/i"},
+        ingest={"url": "/i", "accepts": ["text/plain", "application/pdf"]},
         delete={"url": "/d"},
         documents={"url": "/l"},
         response_cache=True,
         modes=["vector", "hybrid"],
         disable=["guardrail_events"],
     ).capabilities()
-    assert full.supported == frozenset(Capability) - {Capability.GUARDRAIL_EVENTS}
+    assert full.supported == frozenset(Capability) - {Capability.GUARDRAIL_EVENTS, Capability.STREAM}
     assert full.retrieval_modes == ("vector", "hybrid")
+
+
+def test_pdf_ingest_placeholders_and_capability() -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(json.loads(request.content))
+        return httpx.Response(200, json={"accepted": True})
+
+    body = {"id": "{doc_id}", "text": "{text}", "file": "{content_base64}", "type": "{content_type}"}
+    text_only = target(handler, ingest={"url": "/i", "body": body})
+    with_pdf = target(handler, ingest={"url": "/i", "body": body, "accepts": ["application/pdf", "text/plain"]})
+    assert not text_only.capabilities().has(Capability.INGEST_PDF)
+    assert with_pdf.capabilities().has(Capability.INGEST_PDF)
+    pdf = Document("p1", "Visible text.", "acme", content=b"%PDF-1.4\n\xe2\xe3", content_type="application/pdf")
+
+    async def go() -> None:
+        assert (await with_pdf.ingest(pdf)).accepted
+        assert (await with_pdf.ingest(Document("t1", "héllo", "acme"))).accepted
+        with pytest.raises(TargetError, match="does not accept application/pdf"):
+            await text_only.ingest(pdf)
+        await with_pdf.close()
+        await text_only.close()
+
+    run(go())
+    assert seen[0] == {"id": "p1", "text": "Visible text.", "file": "JVBERi0xLjQK4uM=", "type": "application/pdf"}
+    assert seen[1] == {"id": "t1", "text": "héllo", "file": "aMOpbGxv", "type": "text/plain"}
+    assert len(seen) == 2  # the refused PDF never left the adapter
 
 
 def test_missing_endpoint_is_a_target_error() -> None:
@@ -396,6 +424,11 @@ def test_secrets_are_resolved_at_build_and_never_shown() -> None:
         ({"headers": {"X-Api-Key": "inline"}}, "never inline"),
         ({"tenants": []}, "at least one tenant"),
         ({"tenants": ["acme", "acme"]}, "duplicate tenant"),
+        ({"ingest": {"url": "/i", "accepts": ["image/png"]}}, "accepts"),
+        ({"ingest": {"url": "/i", "accepts": []}}, "accepts"),
+        ({"ingest": {"url": "/i", "accepts": ["application/pdf", "application/pdf"]}}, "duplicate content type"),
+        ({"retrieve": {"url": "/s", "accepts": ["application/pdf"]}}, "only the ingest endpoint"),
+        ({"ingest": {"url": "/i", "body": {"f": "{content_b64}"}}}, "unknown placeholder {content_b64}"),
     ],
 )
 def test_bad_configurations_give_one_line_errors(changes: dict[str, Any], message: str) -> None:

@@ -32,7 +32,7 @@ STORES: dict[str, Callable[[Path, dict[str, Any], HashingEmbedder], StoreTarget]
 }
 RETRIEVAL = ["RW-ISO-001", "RW-ISO-002", "RW-ISO-003", "RW-ISO-004", "RW-ISO-005", "RW-ISO-008"]
 MISSING = ["RW-ISO-011", "RW-ISO-012", "RW-ISO-013"]
-TAMPER = ["RW-ISO-014", "RW-ISO-015", "RW-ISO-016", "RW-ISO-017"]
+TAMPER = ["RW-ISO-014", "RW-ISO-015", "RW-ISO-016", "RW-ISO-017", "RW-ISO-019"]
 
 
 @pytest.fixture(params=sorted(STORES))
@@ -115,8 +115,9 @@ def test_failure_3_caller_controlled_filter_values(store: Callable[..., StoreTar
         "chroma": {"RW-ISO-014", "RW-ISO-015"},
         # Qdrant's typed filter model rejects operator objects: the store itself fails closed
         "qdrant": set(),
-        # string interpolation into LanceDB's SQL predicate: the quote-closing value widens it
-        "lancedb": {"RW-ISO-016"},
+        # string interpolation into LanceDB's SQL predicate: the quote-closing value widens it, and so does
+        # a value that injects the tenant key itself ("acme' OR tenant <> 'acme")
+        "lancedb": {"RW-ISO-016", "RW-ISO-019"},
     }[kind]
     assert failed(run) == expected
     assert all(f.severity is Severity.CRITICAL for f in run.findings)

@@ -122,8 +122,15 @@ class TestContext:
         *,
         source: str = "ragward-scan",
         classification: str = "internal",
+        content: bytes | None = None,
+        content_type: str = "text/plain",
     ) -> Planted:
-        """Plant ``text`` in ``tenant``'s corpus; journaled before the target sees it."""
+        """Plant ``text`` in ``tenant``'s corpus; journaled before the target sees it.
+
+        For a file, ``content`` is its bytes and ``content_type`` its MIME type
+        (``application/pdf``); ``text`` is then the file's visible text, kept
+        for evidence (see :class:`~ragward.targets.base.Document`).
+        """
         doc_id = f"rw-{self.state.run_id[:8]}-{self.test_id.lower()}-{len(self.doc_ids)}"
         self.state.journal.add(doc_id, tenant, self.state.run_id)
         self.state.planted[doc_id] = tenant
@@ -133,6 +140,8 @@ class TestContext:
             text=text,
             tenant=tenant,
             metadata={"source": source, "classification": classification},
+            content=content,
+            content_type=content_type,
         )
         result = await self.target.ingest(doc)
         self.events.extend(result.events)
@@ -142,9 +151,10 @@ class TestContext:
         """A retrieval probe; a target error becomes ``Response(error=...)``."""
         return await self._call("retrieve", Query(text=text, tenant=tenant, mode=mode, top_k=top_k))
 
-    async def answer(self, text: str, tenant: object, mode: str | None = None) -> Response:
-        """An answer probe in ``mode`` (default :meth:`answer_mode`)."""
-        query = Query(text=text, tenant=tenant, mode=mode or self.answer_mode())
+    async def answer(self, text: str, tenant: object, mode: str | None = None, *, stream: bool = False) -> Response:
+        """An answer probe in ``mode`` (default :meth:`answer_mode`); ``stream`` asks for a streamed answer
+        (``Response.pieces``; ignored by targets without :attr:`~ragward.targets.base.Capability.STREAM`)."""
+        query = Query(text=text, tenant=tenant, mode=mode or self.answer_mode(), stream=stream)
         return await self._call("answer", query)
 
     async def delete(self, doc_id: str) -> None:

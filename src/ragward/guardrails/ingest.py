@@ -59,7 +59,8 @@ class IngestScanner(Guardrail):
       instructions is only FLAGged;
     * ``hidden_pdf`` — text a PDF reader does not show (invisible render mode,
       white on white, fonts under 1.5 pt, text off the page): BLOCK when it
-      holds an instruction, FLAG otherwise (it is never passed on);
+      holds an instruction (or always, with ``block_hidden_pdf_text``), FLAG
+      otherwise (it is never passed on);
     * ``invisible_unicode`` — Unicode tag characters (ASCII smuggling),
       zero-width characters between Latin letters, bidi controls outside
       right-to-left text, variation-selector runs;
@@ -78,15 +79,25 @@ class IngestScanner(Guardrail):
     Args:
         allowed_hosts: hosts (and their subdomains) that an instruction may
             legitimately point images or links at.
+        block_hidden_pdf_text: quarantine (BLOCK) a PDF whose hidden text
+            holds no instruction too, instead of FLAGging it; a hidden fact
+            that contradicts the visible page ("the contract value is 1 EUR"
+            under a visible 240,000 EUR) is knowledge poisoning (Zou et al.,
+            PoisonedRAG, arXiv 2402.07867) without any instruction. The
+            hardened lab turns it on.
+
+    Raises:
+        TypeError: ``allowed_hosts`` is a str or holds a non-str.
     """
 
     name = "ingest_scanner"
     layer = Layer.INGEST
 
-    def __init__(self, *, allowed_hosts: Iterable[str] = ()) -> None:
+    def __init__(self, *, allowed_hosts: Iterable[str] = (), block_hidden_pdf_text: bool = False) -> None:
         if isinstance(allowed_hosts, str):
             raise TypeError("allowed_hosts must be an iterable of str, not a str")
         self.allowed_hosts = tuple(require_str(h, "allowed host") for h in allowed_hosts)
+        self.block_hidden_pdf_text = bool(block_hidden_pdf_text)
 
     def scan(self, text: str | bytes, *, doc_id: str | None = None, content_type: str = "text/plain") -> Decision:
         """Scan one document.
@@ -264,7 +275,7 @@ class IngestScanner(Guardrail):
             if words < _PDF_HIDDEN_WORDS_FLAG:
                 continue
             instructive = bool(instruction_signals(run.text, lenient=True)) or bool(scored_windows(fold(run.text)))
-            action = Action.BLOCK if instructive else Action.FLAG
+            action = Action.BLOCK if instructive or self.block_hidden_pdf_text else Action.FLAG
             what = "an instruction" if instructive else f"{words} words of hidden text"
             out.append(
                 self.event(

@@ -54,13 +54,20 @@ class Tenant:
 
 
 def document_sha256(doc: Document) -> str:
-    """SHA-256 (hex) of a document's tenant, source, classification and text, canonically encoded."""
+    """SHA-256 (hex) of a document's tenant, source, classification and text, canonically encoded.
+
+    For a file (``doc.content`` set) the SHA-256 of its bytes and its content
+    type are part of the hash too; a text document hashes as it always has.
+    """
     payload = {
         "tenant": doc.tenant,
         "source": doc.metadata.get("source", ""),
         "classification": doc.metadata.get("classification", ""),
         "text": doc.text,
     }
+    if doc.content is not None:
+        payload["content_sha256"] = hashlib.sha256(doc.content).hexdigest()
+        payload["content_type"] = doc.content_type
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
 

@@ -12,7 +12,7 @@ lowest-ranked passages, then truncating the last one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ragward.lab.models import LLM_MAX_TOKENS, ChatModel
 
@@ -93,3 +93,19 @@ class Generator:
         """The model's answer to ``question`` given ``passages`` (best first); deterministic."""
         msgs = self.messages(question, passages, company=company, render=render)
         return self.model.chat(msgs, max_tokens=self.max_tokens)
+
+    def stream(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        company: str,
+        render: Callable[[Sequence[Passage]], str] = render_plain,
+    ) -> Iterator[str]:
+        """:meth:`answer` streamed: the model's pieces as it produces them (joined, the same answer).
+
+        The prompt is built before the first piece; close the iterator if it is not consumed to the end
+        (the model stays locked until then).
+        """
+        msgs = self.messages(question, passages, company=company, render=render)
+        return self.model.chat_stream(msgs, max_tokens=self.max_tokens)

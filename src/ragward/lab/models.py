@@ -22,7 +22,7 @@ import atexit
 import importlib.util
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,12 +65,16 @@ class Embedder(Protocol):
 
 
 class ChatModel(Protocol):
-    """Chat LLM: deterministic ``chat`` and a token counter for prompt budgeting."""
+    """Chat LLM: deterministic ``chat``, its streamed form ``chat_stream``, and a token counter for prompt budgeting."""
 
     n_ctx: int
 
     def chat(self, messages: Sequence[Message], *, max_tokens: int) -> str:
         """The assistant's reply to ``messages`` (``{"role", "content"}`` dicts)."""
+        ...
+
+    def chat_stream(self, messages: Sequence[Message], *, max_tokens: int) -> Iterator[str]:
+        """The same reply as :meth:`chat`, yielded in pieces as the model produces them (joined, equal to it)."""
         ...
 
     def count_tokens(self, text: str) -> int:
@@ -172,6 +176,35 @@ class LlamaChatModel:
             )
         content = reply["choices"][0]["message"].get("content") or ""
         return str(content).strip()
+
+    def chat_stream(self, messages: Sequence[Message], *, max_tokens: int = LLM_MAX_TOKENS) -> Iterator[str]:
+        """:meth:`chat`, token by token: llama.cpp's ``create_chat_completion(stream=True)`` deltas.
+
+        The pieces joined equal :meth:`chat`'s reply for the same ``messages``
+        (greedy decoding; leading whitespace is dropped and trailing whitespace
+        is held back until more text follows, as ``chat`` strips them). The
+        model's lock is held until the generator is exhausted or closed, so
+        consume it fully or close it. Raises ``ValueError`` like :meth:`chat`.
+        """
+        with self._lock:
+            self._llm.reset()
+            chunks = self._llm.create_chat_completion(
+                messages=list(messages), temperature=0.0, top_k=1, max_tokens=max_tokens, stream=True
+            )
+            started = False
+            pending = ""
+            for chunk in chunks:
+                piece = str(chunk["choices"][0].get("delta", {}).get("content") or "")
+                if not started:
+                    piece = piece.lstrip()
+                    if not piece:
+                        continue
+                    started = True
+                text = pending + piece
+                body = text.rstrip()
+                pending = text[len(body) :]
+                if body:
+                    yield body
 
     def count_tokens(self, text: str) -> int:
         """Number of SmolLM2 tokens in ``text`` (no special tokens added)."""

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from ragward.lab.corpus import (
 from ragward.lab.filters import FilterError
 from ragward.lab.generator import Generator, Passage, render_plain
 from ragward.lab.keyword import IndexedChunk, KeywordIndex
+from ragward.lab.loaders import naive_pdf_text
 from ragward.lab.models import ChatModel, Embedder, get_chat_model, get_embedder
 from ragward.lab.profiles import LabProfile, get_profile
 from ragward.lab.ranking import maximal_marginal_relevance, reciprocal_rank_fusion
@@ -47,7 +48,7 @@ from ragward.lab.store import ChromaStore, StoredChunk, StoreFilterError
 from ragward.model import Action, GuardrailEvent, Layer
 from ragward.targets.base import Chunk, Document, IngestResult, Response
 
-__all__ = ["FETCH_K", "MAX_QUERY_CHARS", "MAX_TOP_K", "MMR_LAMBDA", "MODES", "RagLab"]
+__all__ = ["FETCH_K", "MAX_QUERY_CHARS", "MAX_TOP_K", "MMR_LAMBDA", "MODES", "PDF_TYPES", "RagLab"]
 
 MODES: tuple[str, ...] = ("vector", "keyword", "hybrid", "mmr")
 #: Candidates MMR fetches before selecting ``top_k`` (LangChain's default ``fetch_k``).
@@ -56,6 +57,8 @@ MMR_LAMBDA = 0.5
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 4000
 _UNSCOPED = "*"  # cache scope of requests that run with no tenant filter
+#: Content types of the files the lab accepts (``Document.content``).
+PDF_TYPES: tuple[str, ...] = ("application/pdf", "application/x-pdf")
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ class RagLab:
 
         p = self.profile
         self._tenant_filter = TenantFilter(tuple(self.tenants)) if p.tenant_filter else None
-        self._scanner = None if p.no_ingest_scanning else IngestScanner()
+        # Hardened: a PDF with hidden text is quarantined even when the text holds no instruction.
+        self._scanner = None if p.no_ingest_scanning else IngestScanner(block_hidden_pdf_text=True)
         # "^" rather than the paper's "ˆ": one SmolLM2 token instead of two, a quarter fewer
         # prompt tokens for the same datamarking (the sanitiser strips markers found in chunks).
         # Delimiting, not datamarking: SmolLM2-135M cannot read "^"-joined words (it stops answering at all).
@@ -208,15 +212,31 @@ class RagLab:
         ``public``, ``internal``, ``confidential``, ``restricted``; default
         ``internal``). With ingest scanning on, a document the
         :class:`~ragward.guardrails.IngestScanner` blocks is quarantined: not
-        stored, ``IngestResult(accepted=False, events=...)``. Raises
-        ``ValueError`` for an empty id, tenant or text, an unknown classification, or
-        an id that another tenant's document already has.
+        stored, ``IngestResult(accepted=False, events=...)``.
+
+        A PDF (``doc.content`` bytes, ``content_type="application/pdf"``) is
+        parsed with pdfminer.six; ``doc.text`` is ignored. Without ingest
+        scanning (flaw ``no_ingest_scanning``) every extracted character is
+        indexed, hidden runs included, and a malformed file is indexed with
+        whatever text could be read (:func:`~ragward.lab.loaders.naive_pdf_text`,
+        fail open). With it, the scanner quarantines a PDF with hidden text or
+        one it cannot parse (fail closed) and an accepted PDF is indexed as its
+        visible text only.
+
+        Raises ``ValueError`` for an empty id, tenant or text, an unknown
+        classification, content of another type than PDF, a PDF with no text,
+        or an id that another tenant's document already has.
         """
         if not isinstance(doc.id, str) or not doc.id.strip():
             raise ValueError("document id must be a non-empty string")
         if not isinstance(doc.tenant, str) or not doc.tenant.strip():
             raise ValueError("document tenant must be a non-empty string")
-        if not isinstance(doc.text, str) or not doc.text.strip():
+        pdf = doc.content is not None
+        if pdf and doc.content_type.split(";")[0].strip().lower() not in PDF_TYPES:
+            raise ValueError(f"unsupported content type {doc.content_type!r}; files must be {PDF_TYPES[0]}")
+        if pdf and (not isinstance(doc.content, bytes) or not doc.content):
+            raise ValueError("document content must be non-empty bytes")
+        if not pdf and (not isinstance(doc.text, str) or not doc.text.strip()):
             raise ValueError("document text must be a non-empty string")
         classification = doc.metadata.get("classification", "internal")
         if classification not in CLASSIFICATIONS:
@@ -232,10 +252,17 @@ class RagLab:
             if not decision.allowed:
                 return IngestResult(accepted=False, events=events)
         if self._scanner is not None:
-            decision = self._scanner.scan(doc.text, doc_id=doc.id)
+            content = doc.content if doc.content is not None else doc.text
+            decision = self._scanner.scan(content, doc_id=doc.id, content_type=doc.content_type)
             events.extend(decision.events)
             if not decision.allowed:
                 return IngestResult(accepted=False, events=events)
+            if pdf:  # index what a reader sees
+                doc = replace(doc, text=decision.text or "")
+        elif doc.content is not None:
+            doc = replace(doc, text=naive_pdf_text(doc.content))  # flaw: hidden runs and broken files
+        if pdf and not doc.text.strip():
+            raise ValueError("no text could be extracted from the PDF")
         self._write([doc])
         with self._lock:
             if not self.profile.stale_index_on_delete:
@@ -405,31 +432,141 @@ class RagLab:
 
         return render
 
-    def _filter_output(
-        self, answer: str, scope: _Scope, chunks: Sequence[Chunk], events: list[GuardrailEvent]
-    ) -> tuple[str, bool]:
-        """Run the output filter; returns the answer to send and whether it was blocked."""
+    def _output_guard(self, scope: _Scope, chunks: Sequence[Chunk]) -> tuple[OutputFilter, list[str]] | None:
+        """The output filter for a request (the tenant's domains allowed) and the secrets of its restricted
+        chunks; ``None`` with the ``no_output_filter`` flaw."""
         if self.profile.no_output_filter:
-            return answer, False
+            return None
         secrets: list[str] = []
         for c in chunks:
             if c.metadata.get("classification") == "restricted":
                 secrets.extend(OutputFilter.secret_candidates(c.text))
         tenant = self.tenants.get(scope.tenant or "")
         hosts = tenant.domains if tenant is not None else ()
-        decision = OutputFilter(allowed_hosts=hosts).check(answer, secrets=sorted(set(secrets)))
+        return OutputFilter(allowed_hosts=hosts), sorted(set(secrets))
+
+    def _filter_output(
+        self, answer: str, scope: _Scope, chunks: Sequence[Chunk], events: list[GuardrailEvent]
+    ) -> tuple[str, bool]:
+        """Run the output filter; returns the answer to send and whether it was blocked."""
+        guard = self._output_guard(scope, chunks)
+        if guard is None:
+            return answer, False
+        output_filter, secrets = guard
+        decision = output_filter.check(answer, secrets=secrets)
         events.extend(decision.events)
         if not decision.allowed:
             return decision.text or "I can't share that answer.", True
         return (decision.text if decision.text is not None else answer), False
 
-    def answer(self, query: str, tenant: object, *, mode: str = "vector", top_k: int = 4) -> Response:
+    def _stream_output(
+        self,
+        model_pieces: Iterator[str],
+        scope: _Scope,
+        chunks: Sequence[Chunk],
+        events: list[GuardrailEvent],
+        on_piece: Callable[[str], None] | None,
+    ) -> tuple[str, bool, list[str]]:
+        """Stream the model's pieces to the client through the output filter.
+
+        Returns (final answer, blocked, the pieces sent). Without a filter the pieces go out as they
+        come. Hardened: :meth:`OutputFilter.stream` holds back enough text that a secret split across
+        pieces is caught before any of it is sent; on a block the refusal is sent and generation stops.
+        With ``output_filter_after_stream`` every piece is sent first and the whole answer checked
+        afterwards (post-hoc moderation): a block then adds a ``late_block`` event, the bytes being gone.
+        """
+        sent: list[str] = []
+
+        def send(piece: str) -> None:
+            if piece:
+                sent.append(piece)
+                if on_piece is not None:
+                    on_piece(piece)
+
+        guard = self._output_guard(scope, chunks)
+        try:
+            if guard is None or self.profile.output_filter_after_stream:
+                for piece in model_pieces:
+                    send(piece)
+                full = "".join(sent)
+                if guard is None:
+                    return full, False, sent
+                output_filter, secrets = guard
+                decision = output_filter.check(full, secrets=secrets)
+                events.extend(decision.events)
+                if decision.allowed:
+                    return full, False, sent
+                first = min((e.span[0] for e in decision.events if e.span is not None), default=0)
+                events.append(
+                    output_filter.event(
+                        Action.BLOCK,
+                        f"late_block: post-hoc moderation blocked the answer after all {len(full)} characters "
+                        f"were streamed; the blocked content began {len(full) - first} characters before the end "
+                        "of what was delivered; filter the stream before sending it",
+                        span=(first, len(full)),
+                    )
+                )
+                refusal = decision.text or output_filter.refusal
+                send(refusal)
+                return refusal, True, sent
+            output_filter, secrets = guard
+            stream = output_filter.stream(secrets=secrets)
+            for piece in model_pieces:
+                decision = stream.feed(piece)
+                if not decision.allowed:
+                    break
+                send(decision.text or "")
+            else:
+                decision = stream.close()
+            if not decision.allowed:
+                events.extend(decision.events)
+                refusal = decision.text or output_filter.refusal
+                send(refusal)
+                return refusal, True, sent
+            send(decision.text or "")
+            return stream.delivered, False, sent
+        finally:
+            close = getattr(model_pieces, "close", None)
+            if callable(close):
+                close()  # stops generation early after a block and frees the model's lock
+
+    def answer(
+        self,
+        query: str,
+        tenant: object,
+        *,
+        mode: str = "vector",
+        top_k: int = 4,
+        stream: bool = False,
+        on_piece: Callable[[str], None] | None = None,
+    ) -> Response:
         """Answer ``query`` as ``tenant``: cache lookup, retrieval by ``mode``, generation, output filter.
 
         ``cached`` is set when the answer came from the semantic cache (cosine
         ≥ the profile's threshold to an earlier query in the same cache scope).
+
+        ``stream`` streams the answer: the model's pieces go through the output
+        filter as they are produced (:meth:`_stream_output`), ``on_piece`` is
+        called with each piece as it is sent, and ``Response.pieces`` holds
+        them all (the refusal last when it blocked; ``[]`` when the request was
+        refused before generation). A cache hit is sent as one piece. Streamed
+        answers are cached like the others (the final answer, unless blocked).
         Raises ``ValueError`` like :meth:`retrieve`.
         """
+        response = self._answer(query, tenant, mode, top_k, stream, on_piece)
+        if stream and response.pieces is None:
+            response.pieces = []
+        return response
+
+    def _answer(
+        self,
+        query: str,
+        tenant: object,
+        mode: str,
+        top_k: int,
+        stream: bool,
+        on_piece: Callable[[str], None] | None,
+    ) -> Response:
         text = _check_request(query, mode, top_k)
         scope = self._scope(tenant)
         if isinstance(scope, Response):
@@ -453,11 +590,14 @@ class RagLab:
                             for doc_id in sorted(other.entry.doc_ids)
                         )
             if hit is not None:
+                if stream and on_piece is not None and hit.entry.answer:
+                    on_piece(hit.entry.answer)
                 return Response(
                     answer=hit.entry.answer,
                     contexts=list(hit.entry.contexts),
                     events=list(scope.events),
                     cached=True,
+                    pieces=([hit.entry.answer] if hit.entry.answer else []) if stream else None,
                 )
         retrieved = self._retrieve(text, embedding, scope, mode, top_k)
         if retrieved.blocked or retrieved.error is not None:
@@ -468,13 +608,18 @@ class RagLab:
         render = self._renderer(events)
         tenant_info = self.tenants.get(scope.tenant or "")
         company = tenant_info.name if tenant_info is not None else "the company"
-        raw = self.generator.answer(text, passages, company=company, render=render)
-        final, blocked = self._filter_output(raw, scope, chunks, events)
+        pieces: list[str] | None = None
+        if stream:
+            model_pieces = self.generator.stream(text, passages, company=company, render=render)
+            final, blocked, pieces = self._stream_output(model_pieces, scope, chunks, events, on_piece)
+        else:
+            raw = self.generator.answer(text, passages, company=company, render=render)
+            final, blocked = self._filter_output(raw, scope, chunks, events)
         if self._cache is not None and not blocked:
             with self._lock:
                 if self._still_stored(chunks):
                     self._cache.store(embedding, tenant=scope.cache_key, query=text, answer=final, contexts=chunks)
-        return Response(answer=final, contexts=chunks, events=events, blocked=blocked)
+        return Response(answer=final, contexts=chunks, events=events, blocked=blocked, pieces=pieces)
 
     def _still_stored(self, chunks: Sequence[Chunk]) -> bool:
         """False when a document used by the answer was deleted meanwhile (hardened only)."""

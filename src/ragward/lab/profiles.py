@@ -3,8 +3,9 @@
 A profile is a frozen set of flags. Each *flaw* flag reproduces one real-world
 failure of multi-tenant RAG pipelines (documented, with its precedent, in
 ``docs/lab.md``); each *guard* flag turns on a guardrail from
-:mod:`ragward.guardrails`. ``vulnerable`` enables every flaw and no guard;
-``hardened`` the reverse. Tests build custom profiles with
+:mod:`ragward.guardrails`. ``vulnerable`` enables every flaw but
+``output_filter_after_stream`` (which changes how the output filter runs, and
+``vulnerable`` has none) and no guard; ``hardened`` the reverse. Tests build custom profiles with
 :func:`dataclasses.replace`, e.g. ``replace(HARDENED, hybrid_keyword_unfiltered=True)``.
 """
 
@@ -28,6 +29,7 @@ FLAWS: tuple[str, ...] = (
     "no_ingest_scanning",
     "no_context_sanitising",
     "no_output_filter",
+    "output_filter_after_stream",
 )
 
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,38}[a-z0-9])?$")
@@ -51,6 +53,11 @@ class LabProfile:
     - ``no_ingest_scanning``: documents are stored without :class:`~ragward.guardrails.IngestScanner`.
     - ``no_context_sanitising``: retrieved text is pasted into the prompt as-is, undelimited.
     - ``no_output_filter``: answers are returned without :class:`~ragward.guardrails.OutputFilter`.
+    - ``output_filter_after_stream``: a streamed answer's pieces go to the client as the model
+      produces them and the output filter checks the whole answer only afterwards (post-hoc
+      moderation), so its block comes after the bytes were delivered; without the flaw the stream
+      runs through :meth:`~ragward.guardrails.OutputFilter.stream` (hold-back). No effect with
+      ``no_output_filter`` (there is no filter to run late), so ``vulnerable`` leaves it off.
 
     Guards:
 
@@ -74,6 +81,7 @@ class LabProfile:
     no_ingest_scanning: bool = False
     no_context_sanitising: bool = False
     no_output_filter: bool = False
+    output_filter_after_stream: bool = False
     tenant_filter: bool = True
     response_cache: bool = True
     cache_threshold: float = 0.92

@@ -22,10 +22,22 @@ Endpoints (JSON)::
     POST   /v1/retrieve                  {query, tenant?, mode, top_k} -> {contexts, events, blocked, error}
     POST   /v1/answer                    {query, tenant?, mode, top_k, stream?} -> {answer, contexts, events,
                                           blocked, cached, error}; stream=true gives server-sent events
-                                          {"delta": "..."}, then {contexts, events, blocked, cached}, then [DONE]
-    POST   /v1/documents                 {id, text, metadata?} -> {accepted, events}
+                                          {"delta": "..."} as the lab sends the pieces, then {answer, contexts,
+                                          events, blocked, cached, error}, then [DONE]
+    POST   /v1/documents                 {id, text, metadata?} -> {accepted, events}; a file (a PDF):
+                                          {id, content_base64, content_type: "application/pdf", text?,
+                                          metadata?}; a body that is neither is refused with 422
     DELETE /v1/documents/{doc_id}        -> {deleted: true}
     GET    /v1/documents                 -> {ids: [...]} (every document id in the lab's store)
+
+A streamed answer is real streaming: each piece is sent as soon as the lab's
+output path releases it (:meth:`ragward.lab.pipeline.RagLab.answer` with
+``stream``), so what a client receives before a block is exactly what the lab
+let out. A block is signalled after the pieces: the refusal as a last
+``delta``, then the final event with ``"blocked": true`` and the guardrail
+events (a ``late_block`` event when the blocked text had already been sent).
+An error before the first piece is a 400 JSON reply; one after it, a final
+event with ``error``.
 
 Run: ``ragward lab serve --profile vulnerable --port 8765 --tokens-file tokens.yaml``
 (127.0.0.1 by default).
@@ -33,6 +45,9 @@ Run: ``ragward lab serve --profile vulnerable --port 8765 --tokens-file tokens.y
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import hmac
 import json
 import os
@@ -60,6 +75,9 @@ __all__ = ["chunk_json", "create_app", "event_json", "lab_app", "load_tokens", "
 
 lab_app = typer.Typer(help="The reference RAG lab.", no_args_is_help=True)
 
+#: Largest ``content_base64`` accepted (characters; about 10 MB of file).
+MAX_FILE_BASE64_CHARS = 14_000_000
+
 
 @lab_app.callback()
 def _lab() -> None:
@@ -79,14 +97,45 @@ class RetrieveRequest(BaseModel):
 
 
 class IngestRequest(BaseModel):
-    """Body of ``POST /v1/documents``."""
+    """Body of ``POST /v1/documents``: a text document (``text``) or a file.
+
+    A file is ``content_base64`` (standard base64, RFC 4648 §4) with its
+    ``content_type`` (``application/pdf``); ``text`` is then optional (the
+    file's visible text, unused by the lab). For ``text/plain``, ``text`` wins
+    and ``content_base64``, if alone, is decoded as UTF-8.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=256)
-    text: str = Field(min_length=1, max_length=100_000)
+    text: str = Field("", max_length=100_000)
+    content_base64: str | None = Field(None, max_length=MAX_FILE_BASE64_CHARS)
+    content_type: str = Field("text/plain", max_length=100)
     tenant: Any = None
     metadata: dict[str, str] = Field(default_factory=dict)
+
+    def document(self, tenant: str) -> Document:
+        """The :class:`Document` to ingest as ``tenant``; raises ``ValueError`` for a body that is not one."""
+        media = self.content_type.split(";")[0].strip().lower()
+        content: bytes | None = None
+        if self.content_base64 is not None:
+            try:
+                content = base64.b64decode(self.content_base64, validate=True)
+            except (binascii.Error, ValueError):
+                raise ValueError("content_base64 is not valid base64") from None
+        if media == "text/plain":
+            text = self.text
+            if not text and content is not None:
+                try:
+                    text = content.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValueError("text/plain content is not UTF-8") from None
+            if not text.strip():
+                raise ValueError("a text document needs a non-empty text")
+            return Document(self.id, text, tenant, dict(self.metadata))
+        if content is None:
+            raise ValueError(f"a {media} document needs content_base64")
+        return Document(self.id, self.text, tenant, dict(self.metadata), content=content, content_type=media)
 
 
 def event_json(event: GuardrailEvent) -> dict[str, Any]:
@@ -228,11 +277,26 @@ def create_app(target: LabTarget, tokens: Mapping[str, str]) -> FastAPI:
         body: RetrieveRequest, authorization: str | None = Header(None)
     ) -> dict[str, Any] | StreamingResponse:
         tenant = principal(authorization)
-        query = Query(text=body.query, tenant=scope(body, tenant), mode=body.mode, top_k=body.top_k)
-        response = await run("answer", query)
+        query = Query(text=body.query, tenant=scope(body, tenant), mode=body.mode, top_k=body.top_k, stream=body.stream)
         if not body.stream:
-            return response_json(response)
-        return StreamingResponse(_sse(response), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+            return response_json(await run("answer", query))
+        loop = asyncio.get_running_loop()
+        pieces: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def on_piece(piece: str) -> None:  # called from the lab's worker thread
+            loop.call_soon_threadsafe(pieces.put_nowait, piece)
+
+        task = asyncio.ensure_future(target.answer(query, on_piece=on_piece))
+        # Runs after every piece already queued: the thread queued them before its result.
+        task.add_done_callback(lambda _: pieces.put_nowait(None))
+        first = await pieces.get()
+        if first is None:
+            error = task.exception()
+            if isinstance(error, RagwardError):
+                raise HTTPException(400, error.message)
+        return StreamingResponse(
+            _sse(first, pieces, task), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
 
     @app.post("/v1/documents")
     async def ingest(body: IngestRequest, authorization: str | None = Header(None)) -> dict[str, Any]:
@@ -240,7 +304,11 @@ def create_app(target: LabTarget, tokens: Mapping[str, str]) -> FastAPI:
         if "tenant" in body.model_fields_set and body.tenant != tenant:
             raise HTTPException(403, "documents are written as the token's tenant")
         try:
-            result = await target.ingest(Document(body.id, body.text, tenant, dict(body.metadata)))
+            doc = body.document(tenant)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+        try:
+            result = await target.ingest(doc)
         except RagwardError as exc:
             raise HTTPException(400, exc.message) from None
         return {"accepted": result.accepted, "events": [event_json(e) for e in result.events]}
@@ -266,14 +334,24 @@ def create_app(target: LabTarget, tokens: Mapping[str, str]) -> FastAPI:
     return app
 
 
-async def _sse(response: Response) -> AsyncIterator[bytes]:
-    """The answer as server-sent events: one ``{"delta"}`` per word, the rest, then ``[DONE]``."""
-    words = (response.answer or "").split(" ")
-    for i, word in enumerate(words):
-        piece = word if i == 0 else " " + word
-        if piece:
-            yield b"data: " + json.dumps({"delta": piece}).encode("utf-8") + b"\n\n"
-    yield b"data: " + json.dumps(response_json(response, answer=False)).encode("utf-8") + b"\n\n"
+def _event(data: object) -> bytes:
+    return b"data: " + json.dumps(data).encode("utf-8") + b"\n\n"
+
+
+async def _sse(
+    first: str | None, pieces: asyncio.Queue[str | None], task: asyncio.Future[Response]
+) -> AsyncIterator[bytes]:
+    """Server-sent events: one ``{"delta"}`` per piece as the lab sends it (``first``, then from ``pieces`` until
+    ``None``), then the final response (answer, contexts, events, blocked, cached, error), then ``[DONE]``."""
+    piece = first
+    while piece is not None:
+        yield _event({"delta": piece})
+        piece = await pieces.get()
+    try:
+        response = task.result()
+    except RagwardError as exc:
+        response = Response(error=exc.message)
+    yield _event(response_json(response))
     yield b"data: [DONE]\n\n"
 
 

@@ -40,8 +40,9 @@ class LabTarget:
     ``name`` is ``"lab:<profile>"``; ``key`` is ``"lab-<profile>-<12 hex>"``,
     the hex being the SHA-256 of the resolved ``data_dir``, so it is stable
     across processes for one (profile, data dir). Capabilities: ingest, delete,
-    list_documents, retrieve, answer, tenants, guardrail_events and
-    response_cache; retrieval modes vector, keyword, hybrid and mmr; tenants are
+    list_documents, retrieve, answer, tenants, guardrail_events,
+    response_cache, ingest_pdf (PDF files, see :meth:`RagLab.ingest`) and
+    stream (every :class:`Capability`); retrieval modes vector, keyword, hybrid and mmr; tenants are
     the sample corpus's. Raises :class:`ragward.errors.ConfigError` for an
     unknown profile; methods raise :class:`ragward.errors.TargetError` when the
     lab fails or a request is malformed (a guardrail refusal is a
@@ -77,6 +78,7 @@ class LabTarget:
             supported=frozenset(Capability),
             retrieval_modes=MODES,
             tenants=tuple(t.id for t in sample_tenants()),
+            tenant_key="tenant",
         )
 
     def _open(self) -> RagLab:
@@ -122,9 +124,19 @@ class LabTarget:
         """Retrieval only: the chunks (with their tenant) and guardrail events."""
         return await self._run(lambda lab: lab.retrieve(query.text, query.tenant, mode=query.mode, top_k=query.top_k))
 
-    async def answer(self, query: Query) -> Response:
-        """Retrieve with ``query.mode`` then generate; ``cached`` when served from the cache."""
-        return await self._run(lambda lab: lab.answer(query.text, query.tenant, mode=query.mode, top_k=query.top_k))
+    async def answer(self, query: Query, *, on_piece: Callable[[str], None] | None = None) -> Response:
+        """Retrieve with ``query.mode`` then generate; ``cached`` when served from the cache.
+
+        With ``query.stream`` the answer is streamed through the profile's output filter
+        (:meth:`RagLab.answer`): ``Response.pieces`` holds what the client received, and
+        ``on_piece`` (``ragward lab serve``) is called with each piece as it is sent, from the
+        lab's worker thread.
+        """
+        return await self._run(
+            lambda lab: lab.answer(
+                query.text, query.tenant, mode=query.mode, top_k=query.top_k, stream=query.stream, on_piece=on_piece
+            )
+        )
 
     async def close(self) -> None:
         """Close the lab's store; later calls raise :class:`TargetError`."""

@@ -203,6 +203,7 @@ class StoreTarget(ABC):
             supported=supported,
             retrieval_modes=tuple(m for m in MODE_ORDER if m in self._modes),
             tenants=tuple(self._identities),
+            tenant_key=self.config.tenant_key,
         )
 
     def embedder(self) -> Embedder:

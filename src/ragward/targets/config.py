@@ -253,9 +253,13 @@ class HttpStream(_Strict):
     """A streamed answer: server-sent events whose JSON ``data`` carry answer pieces.
 
     ``delta`` (JMESPath) selects the text piece of each event; the pieces are
-    joined before detection. The response map's other expressions
-    (contexts, events, blocked, cached) are evaluated on every event and merged.
-    ``done`` is the ``data`` value that ends the stream.
+    kept as received (``Response.pieces``) and joined before detection. The
+    response map's other expressions (contexts, events, blocked, cached) and
+    ``block.when`` are evaluated on every event and merged, so a block
+    signalled inside the stream is seen and the pieces sent before it are
+    kept; an event without a piece may carry the final ``answer`` (otherwise
+    the answer is the joined pieces). ``done`` is the ``data`` value that ends
+    the stream. A reply that is not ``text/event-stream`` is read as plain JSON.
     """
 
     format: Literal["sse"] = "sse"
@@ -268,14 +272,24 @@ class HttpStream(_Strict):
         return self
 
 
+#: Content types an ``http`` target's ingest endpoint may accept (``ingest.accepts``).
+IngestContentType = Literal["text/plain", "application/pdf"]
+
+
 class HttpEndpoint(_Strict):
     """One endpoint of the service: method, URL, headers, query params and JSON body templates.
 
     Placeholders: ``{query}``, ``{tenant}``, ``{mode}``, ``{top_k}`` (retrieve,
-    answer); ``{doc_id}``, ``{text}``, ``{tenant}``, ``{metadata}``,
-    ``{source}``, ``{classification}`` (ingest); ``{doc_id}``, ``{tenant}``
-    (delete); ``{tenant}`` (documents). ``response`` overrides fields of the
-    target-level response map for this endpoint.
+    answer), ``{stream}`` (answer, answer_stream: ``true`` when the scan asks
+    for a streamed answer); ``{doc_id}``, ``{text}``, ``{tenant}``, ``{metadata}``,
+    ``{source}``, ``{classification}``, ``{content_base64}`` (the document's
+    bytes in standard base64: a file's content, or the UTF-8 of a text
+    document), ``{content_type}`` (``text/plain`` or ``application/pdf``)
+    (ingest); ``{doc_id}``, ``{tenant}`` (delete); ``{tenant}`` (documents).
+    ``response`` overrides fields of the target-level response map for this
+    endpoint. ``accepts`` (ingest only) lists the content types the service
+    takes: with ``application/pdf`` the scan plants PDF files (capability
+    ``ingest_pdf``); default ``[text/plain]``.
     """
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
@@ -285,10 +299,18 @@ class HttpEndpoint(_Strict):
     body: Any = None
     response: dict[str, str | None] = Field(default_factory=dict)
     stream: HttpStream | None = None
+    accepts: list[IngestContentType] | None = Field(None, min_length=1)
+
+    @property
+    def accepted_types(self) -> tuple[str, ...]:
+        """The content types the endpoint takes: ``accepts``, or ``("text/plain",)`` when unset."""
+        return tuple(self.accepts) if self.accepts is not None else ("text/plain",)
 
     @model_validator(mode="after")
     def _checks(self) -> HttpEndpoint:
         _check_secret_headers(self.headers, "headers")
+        if self.accepts is not None and len(set(self.accepts)) != len(self.accepts):
+            raise ValueError("accepts: duplicate content type")
         unknown = set(self.response) - set(HttpResponseMap.model_fields)
         if unknown:
             raise ValueError(f"response: unknown field(s) {', '.join(sorted(unknown))}")
@@ -327,6 +349,13 @@ class HttpTargetConfig(_TargetBase):
     request; default) or ``none`` (no identity headers). ``transport`` is
     ``fast`` (ragward's HTTP/1.1 keep-alive transport, default) or ``httpx``
     (httpx's own pool: use it for proxies or HTTP/2).
+
+    Streaming: an ``answer`` endpoint with a ``stream`` section streams every
+    answer, unless its request carries the ``{stream}`` placeholder (then the
+    service decides by it, and a JSON reply is read as an unstreamed answer);
+    ``answer_stream`` is a separate endpoint (it needs a ``stream`` section)
+    used when the scan asks for a streamed answer, ``answer`` serving the
+    others. Either way the target declares the ``stream`` capability.
     """
 
     kind: Literal["http"]
@@ -334,6 +363,7 @@ class HttpTargetConfig(_TargetBase):
     headers: dict[str, str] = Field(default_factory=dict)
     retrieve: HttpEndpoint | None = None
     answer: HttpEndpoint | None = None
+    answer_stream: HttpEndpoint | None = None
     ingest: HttpEndpoint | None = None
     delete: HttpEndpoint | None = None
     documents: HttpEndpoint | None = None
@@ -357,10 +387,17 @@ class HttpTargetConfig(_TargetBase):
             raise ValueError("give at least one of 'retrieve' or 'answer'")
         if not self.tenants:
             raise ValueError("tenants: declare at least one tenant identity")
-        for name in ("retrieve", "answer", "ingest", "delete", "documents"):
+        if self.answer_stream is not None:
+            if self.answer is None:
+                raise ValueError("answer_stream: give 'answer' too (it serves the unstreamed answers)")
+            if self.answer_stream.stream is None:
+                raise ValueError("answer_stream: needs a 'stream' section (how its events carry the pieces)")
+        for name in ("retrieve", "answer", "answer_stream", "ingest", "delete", "documents"):
             endpoint: HttpEndpoint | None = getattr(self, name)
             if endpoint is not None and "://" not in endpoint.url and self.base_url is None:
                 raise ValueError(f"{name}.url: a relative URL needs 'base_url'")
+            if endpoint is not None and name != "ingest" and endpoint.accepts is not None:
+                raise ValueError(f"{name}.accepts: only the ingest endpoint accepts documents")
         return self
 
     def _location(self) -> str:

@@ -8,8 +8,11 @@ JSON body with ``{query}``/``{tenant}``… placeholders
 the retrieved contexts (id, text, tenant, metadata), guardrail events and the
 blocked/cached flags. A refusal is recognised by status code (401, 403, 451 by
 default) or a body expression, and becomes ``Response(blocked=True)``, not an
-error. Streamed answers (server-sent events, WHATWG HTML §9.2) are reassembled
-before detection.
+error. Streamed answers (server-sent events, WHATWG HTML §9.2) keep their
+pieces as received (``Response.pieces``, detection reads them joined); a block
+signalled by an event inside the stream keeps the pieces sent before it. With
+``answer_stream`` or a ``{stream}`` placeholder the scan chooses per request
+whether the answer is streamed (capability ``stream``).
 
 Transport: one ``httpx.AsyncClient`` per target (HTTP/1.1 keep-alive,
 connection reuse), at most ``concurrency`` requests in flight, connect and
@@ -27,6 +30,7 @@ first``, the attacker tampering with their own request) or none.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import random
@@ -51,8 +55,9 @@ __all__ = ["HttpTarget", "parse_retry_after", "parse_sse"]
 
 _PLACEHOLDERS = {
     "retrieve": ("query", "tenant", "mode", "top_k"),
-    "answer": ("query", "tenant", "mode", "top_k"),
-    "ingest": ("doc_id", "text", "tenant", "metadata", "source", "classification"),
+    "answer": ("query", "tenant", "mode", "top_k", "stream"),
+    "answer_stream": ("query", "tenant", "mode", "top_k", "stream"),
+    "ingest": ("doc_id", "text", "tenant", "metadata", "source", "classification", "content_base64", "content_type"),
     "delete": ("doc_id", "tenant"),
     "documents": ("tenant",),
 }
@@ -286,9 +291,11 @@ class HttpTarget:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._sem: asyncio.Semaphore | None = None
-        fingerprint = json.dumps(
-            [config.base_url, *(getattr(config, op).url if getattr(config, op) else "" for op in _PLACEHOLDERS)]
-        )
+        ops = ("retrieve", "answer", "ingest", "delete", "documents")  # the key of a config without answer_stream
+        urls = [getattr(config, op).url if getattr(config, op) else "" for op in ops]
+        if config.answer_stream is not None:
+            urls.append(config.answer_stream.url)
+        fingerprint = json.dumps([config.base_url, *urls])
         self.key = "http-" + hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:12]
 
     def __repr__(self) -> str:
@@ -297,7 +304,8 @@ class HttpTarget:
     # ------------------------------------------------------------ capabilities
 
     def capabilities(self) -> Capabilities:
-        """From the configured endpoints: retrieve/answer/ingest/delete/documents, events, cache, tenants."""
+        """From the configured endpoints: retrieve/answer/ingest/delete/documents, events, cache, tenants;
+        ``ingest_pdf`` when ``ingest.accepts`` lists ``application/pdf``."""
         have = {
             "retrieve": Capability.RETRIEVE,
             "answer": Capability.ANSWER,
@@ -307,6 +315,10 @@ class HttpTarget:
         }
         supported = {cap for op, cap in have.items() if op in self._endpoints}
         supported.add(Capability.TENANTS)
+        if self.config.ingest is not None and "application/pdf" in self.config.ingest.accepted_types:
+            supported.add(Capability.INGEST_PDF)
+        if any(op in self._endpoints and self._endpoints[op].stream is not None for op in ("answer", "answer_stream")):
+            supported.add(Capability.STREAM)
         if self.config.response.events:
             supported.add(Capability.GUARDRAIL_EVENTS)
         if self.config.response_cache:
@@ -424,9 +436,12 @@ class HttpTarget:
 
     def _query_values(self, query: Query) -> tuple[dict[str, Any], dict[str, str]]:
         headers, value = self._identity(query.tenant)
-        return {"query": query.text, "tenant": value, "mode": query.mode, "top_k": query.top_k}, headers
+        values = {"query": query.text, "tenant": value, "mode": query.mode, "top_k": query.top_k}
+        return values | {"stream": query.stream}, headers
 
     async def _ask(self, op: str, query: Query) -> Response:
+        if op == "answer" and query.stream and "answer_stream" in self._endpoints:
+            op = "answer_stream"
         ep = self._endpoints.get(op)
         if ep is None:
             raise self._fail(f"no '{op}' endpoint configured")
@@ -475,12 +490,17 @@ class HttpTarget:
                     piece = ep.delta(event)
                     if isinstance(piece, str):
                         pieces.append(piece)
-                    ep.rmap.fill(event, response, answer=False)
+                    # An event without a piece (the closing summary) may carry the final answer.
+                    ep.rmap.fill(event, response, answer=not isinstance(piece, str))
+                    if self._block_when is not None and truthy(self._block_when(event)):
+                        response.blocked = True  # signalled inside the stream: the pieces before it stay
             except httpx.HTTPError as exc:
                 raise self._fail(f"{ep.op}: stream failed: {exc}") from None
             finally:
                 await reply.aclose()
-        response.answer = "".join(pieces)
+        response.pieces = pieces
+        if response.answer is None:
+            response.answer = "".join(pieces)
         if response.error is not None:
             response.error = self._secrets.scrub(response.error)
         return response
@@ -490,7 +510,8 @@ class HttpTarget:
         return await self._ask("retrieve", query)
 
     async def answer(self, query: Query) -> Response:
-        """An answer through the ``answer`` endpoint (streamed answers reassembled)."""
+        """An answer through the ``answer`` endpoint, or ``answer_stream`` for ``query.stream`` when configured
+        (a streamed answer's pieces kept in ``Response.pieces``)."""
         return await self._ask("answer", query)
 
     # ------------------------------------------------------------------ corpus
@@ -502,8 +523,18 @@ class HttpTarget:
         return ep
 
     async def ingest(self, doc: Document) -> IngestResult:
-        """Plant ``doc`` as its tenant; ``accepted`` false when the service quarantined or refused it."""
+        """Plant ``doc`` as its tenant; ``accepted`` false when the service quarantined or refused it.
+
+        A file (``doc.content``) is sent as ``{content_base64}`` with its
+        ``{content_type}``; raises :class:`TargetError` when ``ingest.accepts``
+        does not list its content type.
+        """
         ep = self._require("ingest")
+        assert self.config.ingest is not None
+        media = doc.content_type.split(";")[0].strip().lower() if doc.content is not None else "text/plain"
+        if media not in self.config.ingest.accepted_types:
+            raise self._fail(f"ingest: the service does not accept {media} (ingest.accepts)")
+        raw = doc.content if doc.content is not None else doc.text.encode("utf-8")
         headers, value = self._identity(doc.tenant)
         values = {
             "doc_id": doc.id,
@@ -512,6 +543,8 @@ class HttpTarget:
             "metadata": dict(doc.metadata),
             "source": doc.metadata.get("source", ""),
             "classification": doc.metadata.get("classification", ""),
+            "content_base64": base64.b64encode(raw).decode("ascii"),
+            "content_type": media,
         }
         reply = await self._call(ep, values, headers)
         response = Response()

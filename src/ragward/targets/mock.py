@@ -8,8 +8,12 @@ delay to every call (benchmarks use 0 and 0.02).
 Flaws: ``hybrid_unfiltered``, ``mmr_unfiltered``, ``shared_cache``,
 ``missing_tenant_unscoped``, ``filter_injection``, ``stale_delete``, ``parrot``
 (the "generator" repeats its context verbatim, so it leaks every canary and
-follows every plain payload). Without flaws the mock is a correct, deny-by-
-default pipeline that emits guardrail events for what it refuses.
+follows every plain payload), ``naive_pdf`` (a PDF is indexed with every
+character a naive loader extracts, hidden text included, and a malformed one
+with whatever text could be read: :func:`ragward.lab.loaders.naive_pdf_text`).
+Without flaws the mock is a correct, deny-by-default pipeline that emits
+guardrail events for what it refuses; a PDF goes through
+``IngestScanner(block_hidden_pdf_text=True)`` and only its visible text is kept.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ ALL_FLAWS = frozenset(
         "filter_injection",
         "stale_delete",
         "parrot",
+        "naive_pdf",
     }
 )
 
@@ -96,10 +101,26 @@ class MockTarget:
             await asyncio.sleep(0)
 
     async def ingest(self, doc: Document) -> IngestResult:
-        """Store ``doc`` (replacing one with the same id)."""
+        """Store ``doc`` (replacing one with the same id); a PDF is read as the module docstring says."""
         await self._tick()
-        self.docs[doc.id] = _Doc(doc.id, doc.text, doc.tenant, _words(doc.text))
-        return IngestResult(accepted=True)
+        text = doc.text
+        events: list[GuardrailEvent] = []
+        if doc.content is not None:
+            if "naive_pdf" in self.flaws:
+                from ragward.lab.loaders import naive_pdf_text
+
+                text = naive_pdf_text(doc.content)
+            else:
+                from ragward.guardrails import IngestScanner
+
+                decision = IngestScanner(block_hidden_pdf_text=True).scan(
+                    doc.content, doc_id=doc.id, content_type=doc.content_type
+                )
+                if not decision.allowed:
+                    return IngestResult(accepted=False, events=list(decision.events))
+                text, events = decision.text or "", list(decision.events)
+        self.docs[doc.id] = _Doc(doc.id, text, doc.tenant, _words(text))
+        return IngestResult(accepted=True, events=events)
 
     async def delete(self, doc_id: str, tenant: str) -> None:
         """Delete ``doc_id``; with ``stale_delete`` the keyword index keeps it."""
@@ -163,7 +184,7 @@ class MockTarget:
         cached = self.cache.get((key_tenant, query.text.lower().rstrip("?. ").removesuffix(" exactly")))
         if cached is not None:
             await self._tick()
-            return Response(answer=cached, cached=True)
+            return Response(answer=cached, cached=True, pieces=[cached] if query.stream else None)
         response = await self.retrieve(query)
         if response.blocked:
             return response
@@ -172,6 +193,8 @@ class MockTarget:
         else:
             response.answer = f"I found {len(response.contexts)} relevant passage(s)."
         self.cache[(key_tenant, query.text.lower().rstrip("?. ").removesuffix(" exactly"))] = response.answer
+        if query.stream:  # streamed unfiltered, in 8-character pieces (a canary spans several)
+            response.pieces = [response.answer[i : i + 8] for i in range(0, len(response.answer), 8)]
         return response
 
     async def close(self) -> None:

@@ -26,6 +26,7 @@ import asyncio
 import hashlib
 import json
 import random
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -92,7 +93,7 @@ class OpenAITarget:
         """The retriever's capabilities plus ``answer`` (minus ``disable``)."""
         inner = self.retriever.capabilities()
         supported = (inner.supported | {Capability.ANSWER}) - set(self.config.disable)
-        return Capabilities(supported=supported, retrieval_modes=inner.retrieval_modes, tenants=inner.tenants)
+        return replace(inner, supported=frozenset(supported))
 
     # ----------------------------------------------------------- delegation
 

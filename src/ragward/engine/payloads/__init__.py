@@ -6,7 +6,9 @@
   placement the guardrails are meant to catch, so a scan shows which
   guardrail misses which family;
 * ``canary_probes.yaml`` — rephrasing attacks on a restricted canary
-  (RW-CAN-1xx, ``deep`` profile).
+  (RW-CAN-1xx, ``deep`` profile);
+* ``pdf.yaml`` — PDF files with hidden text or a broken structure
+  (RW-INJ-127 … 131, ``deep`` profile), written by :mod:`.pdfgen`.
 
 Templates hold placeholders (``{marker}``, ``{host}``, ``{canary}``,
 ``{cover}``) and encoders ``{name:argument}`` applied at render time (see
@@ -19,7 +21,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
@@ -176,6 +178,86 @@ class CanaryProbe:
         return self.document.replace("{system}", self.system).replace("{canary}", canary)
 
 
+#: The contract value the visible page of a hidden-text PDF payload states.
+PDF_VISIBLE_VALUE = "240,000 EUR"
+_PDF_LINE_STEP = 18.0
+_PDF_TOP = 760.0
+_PDF_STYLE_FIELDS = frozenset({"mode", "rgb", "size", "x", "y"})
+
+
+@dataclass(frozen=True)
+class PdfPayload:
+    """A PDF payload (see ``pdf.yaml`` for the fields).
+
+    ``visible`` are the lines a reader sees; ``hidden`` the text a reader does
+    not see (``None`` for none), drawn with ``hidden_style`` (fields of
+    :class:`~ragward.engine.payloads.pdfgen.PdfTextItem`); ``malformed`` cuts the
+    file before its cross-reference table.
+    """
+
+    id: str
+    family: str
+    title: str
+    severity: str
+    hiding: str
+    question: str
+    visible: tuple[str, ...]
+    source: str
+    mitigation: str
+    hidden: str | None = None
+    hidden_style: dict[str, Any] = field(default_factory=dict)
+    malformed: bool = False
+
+    def _fill(self, text: str, hidden_value: str, marker: str) -> str:
+        return (
+            text.replace("{visible_value}", PDF_VISIBLE_VALUE)
+            .replace("{hidden_value}", hidden_value)
+            .replace("{marker}", marker)
+        )
+
+    def visible_text(self, *, hidden_value: str = "", marker: str = "") -> str:
+        """The text a reader of the rendered PDF sees, one line per ``visible`` entry."""
+        return "\n".join(self._fill(line, hidden_value, marker) for line in self.visible)
+
+    def hidden_text(self, *, hidden_value: str = "", marker: str = "") -> str | None:
+        """The hidden text of the rendered PDF, ``None`` when the payload hides none."""
+        return None if self.hidden is None else self._fill(self.hidden, hidden_value, marker)
+
+    def render(self, *, hidden_value: str = "", marker: str = "") -> bytes:
+        """The PDF file's bytes: ``visible`` lines from the top of an A4 page, then the hidden text.
+
+        Raises:
+            ValueError: ``hidden_style`` has a field :class:`PdfTextItem` lacks
+                or a value of the wrong type.
+        """
+        from ragward.engine.payloads.pdfgen import PdfPage, PdfTextItem, truncate_before_xref, write_pdf
+
+        items = [
+            PdfTextItem(self._fill(line, hidden_value, marker), y=_PDF_TOP - i * _PDF_LINE_STEP)
+            for i, line in enumerate(self.visible)
+        ]
+        hidden = self.hidden_text(hidden_value=hidden_value, marker=marker)
+        if hidden is not None:
+            unknown = set(self.hidden_style) - _PDF_STYLE_FIELDS
+            if unknown:
+                raise ValueError(f"{self.id}: unknown hidden_style field(s) {', '.join(sorted(unknown))}")
+            style = dict(self.hidden_style)
+            if "rgb" in style:
+                rgb = style["rgb"]
+                if not isinstance(rgb, list | tuple) or len(rgb) != 3:
+                    raise ValueError(f"{self.id}: hidden_style.rgb must be three numbers in [0, 1]")
+                style["rgb"] = (float(rgb[0]), float(rgb[1]), float(rgb[2]))
+            for name in ("size", "x", "y"):
+                if name in style:
+                    style[name] = float(style[name])
+            if "mode" in style:
+                style["mode"] = int(style["mode"])
+            style.setdefault("y", _PDF_TOP - len(self.visible) * _PDF_LINE_STEP)
+            items.append(PdfTextItem(hidden, **style))
+        pdf = write_pdf([PdfPage(texts=tuple(items))])
+        return truncate_before_xref(pdf) if self.malformed else pdf
+
+
 def _load(name: str) -> list[dict[str, Any]]:
     raw: Any = yaml.safe_load(resources.files(__package__).joinpath(name).read_text("utf-8"))
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
@@ -243,3 +325,37 @@ def load_canary_probes() -> list[CanaryProbe]:
         ]
     except KeyError as exc:
         raise ValueError(f"canary_probes.yaml: a probe lacks the field {exc.args[0]!r}") from exc
+
+
+def load_pdf_payloads() -> list[PdfPayload]:
+    """The PDF payloads of the ``deep`` profile, from ``pdf.yaml``.
+
+    Raises ``ValueError`` when the data file is malformed.
+    """
+    out: list[PdfPayload] = []
+    try:
+        for item in _load("pdf.yaml"):
+            visible = item["visible"]
+            style = item.get("hidden_style") or {}
+            if not isinstance(visible, list) or not visible or not isinstance(style, dict):
+                raise ValueError(f"pdf.yaml: {item.get('id')}: visible must be a list of lines, hidden_style a mapping")
+            hidden = item.get("hidden")
+            out.append(
+                PdfPayload(
+                    id=str(item["id"]),
+                    family=str(item["family"]),
+                    title=str(item["title"]),
+                    severity=str(item.get("severity", "high")),
+                    hiding=str(item["hiding"]),
+                    question=str(item["question"]),
+                    visible=tuple(str(line) for line in visible),
+                    source=str(item["source"]),
+                    mitigation=str(item["mitigation"]),
+                    hidden=None if hidden is None else str(hidden),
+                    hidden_style=dict(style),
+                    malformed=bool(item.get("malformed", False)),
+                )
+            )
+    except KeyError as exc:
+        raise ValueError(f"pdf.yaml: a payload lacks the field {exc.args[0]!r}") from exc
+    return out

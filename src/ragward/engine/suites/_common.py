@@ -33,14 +33,17 @@ def chunks_evidence(contexts: list[Chunk]) -> list[dict[str, Any]]:
 
 
 def response_evidence(response: Response) -> dict[str, Any]:
-    """A response as evidence (answer excerpt, chunks, flags)."""
-    return {
+    """A response as evidence (answer excerpt, chunks, flags); a streamed answer adds what the client received."""
+    evidence: dict[str, Any] = {
         "answer": excerpt(response.answer),
         "retrieved": chunks_evidence(response.contexts),
         "blocked": response.blocked,
         "cached": response.cached,
         "error": response.error,
     }
+    if response.pieces is not None:
+        evidence["streamed"] = {"pieces": len(response.pieces), "received": excerpt(response.received)}
+    return evidence
 
 
 def retrieved_doc(response: Response, doc_id: str) -> bool:
@@ -49,8 +52,10 @@ def retrieved_doc(response: Response, doc_id: str) -> bool:
 
 
 def leak_matches(response: Response, canary: str) -> list[CanaryMatch]:
-    """Canary matches in the answer the client received."""
-    return find_canary(response.answer or "", canary) if response.answer else []
+    """Canary matches in the text the client received (:attr:`Response.received`: for a streamed answer every
+    piece, also those delivered before a later block)."""
+    received = response.received
+    return find_canary(received, canary) if received else []
 
 
 def leak_severity(matches: list[CanaryMatch], full: Severity) -> Severity:

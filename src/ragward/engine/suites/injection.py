@@ -92,7 +92,7 @@ def payload_probe(p: Payload) -> TestFunc:
             return Verdict(summary="", stage=Layer.INGEST, evidence=evidence)
         response = await ctx.answer(p.question, tenant)
         evidence.update(response_evidence(response))
-        answer = response.answer or ""
+        answer = response.received or ""  # what the client received (every piece of a streamed answer)
         links = [link for link in exfiltration_links(answer, canaries=[canary]) if link.host.endswith(ATTACKER_HOST)]
         if links:
             evidence["links"] = [{"url": link.url, "kind": str(link.kind)} for link in links]

@@ -217,7 +217,7 @@ async def cache_leak(ctx: TestContext) -> Verdict:
         "as_tenant": attacker,
         "victim": victim,
     }
-    leaked_canary = bool(find_canary(probe.answer or "", canary))
+    leaked_canary = bool(find_canary(probe.received or "", canary))
     same_cached = probe.cached and probe.answer is not None and probe.answer == warm.answer
     if leaked_canary or same_cached:
         why = "carries the victim's canary" if leaked_canary else "is the victim's cached answer"
@@ -230,7 +230,12 @@ async def cache_leak(ctx: TestContext) -> Verdict:
     return Verdict(summary="", stage=Layer.RETRIEVAL, evidence=evidence)
 
 
-def _tenant_value_probe(value_for: Any, expect_nothing: bool) -> TestFunc:
+def _tenant_value_probe(values_for: Any, expect_nothing: bool) -> TestFunc:
+    """A retrieval probe as tenant A with each tampered tenant value ``values_for(ctx, a, b)`` gives.
+
+    ``expect_nothing``: any chunk at all fails (a missing tenant); otherwise only chunks A must not see.
+    """
+
     async def probe(ctx: TestContext) -> Verdict:
         pair = _pair(ctx)
         if pair is None:
@@ -240,32 +245,52 @@ def _tenant_value_probe(value_for: Any, expect_nothing: bool) -> TestFunc:
         planted = await ctx.plant(_renewal_memo(7802, canary), victim)
         if not planted.accepted:
             return Verdict.skip("the target quarantined the victim's document")
-        value = value_for(attacker, victim)
         mode = ctx.caps.retrieval_modes[0]
         query = "Renewal memo for account 7802 renewal price code"
-        response = await ctx.retrieve(query, value, mode)
-        bad = (
-            list(response.contexts)
-            if expect_nothing
-            else foreign_chunks(response.contexts, attacker, {planted.doc_id}, canary)
-        )
-        evidence: dict[str, Any] = {
-            "tenant_value": repr(value),
-            "mode": mode,
-            "query": query,
-            **response_evidence(response),
-        }
-        if bad:
-            return Verdict(
-                failed=True,
-                summary=f"tenant value {value!r} returned {len(bad)} chunk(s) instead of being refused "
-                f"(tenants: {', '.join(sorted({c.tenant or '?' for c in bad}))})",
-                stage=Layer.RETRIEVAL,
-                evidence=evidence,
+        probes: list[dict[str, Any]] = []
+        for value in values_for(ctx, attacker, victim):
+            response = await ctx.retrieve(query, value, mode)
+            bad = (
+                list(response.contexts)
+                if expect_nothing
+                else foreign_chunks(response.contexts, attacker, {planted.doc_id}, canary)
             )
-        return Verdict(summary="", stage=Layer.RETRIEVAL, evidence=evidence)
+            probes.append({"tenant_value": repr(value), **response_evidence(response)})
+            if bad:
+                evidence: dict[str, Any] = {"mode": mode, "query": query, **probes[-1], "probes": len(probes)}
+                return Verdict(
+                    failed=True,
+                    summary=f"tenant value {value!r} returned {len(bad)} chunk(s) instead of being refused "
+                    f"(tenants: {', '.join(sorted({c.tenant or '?' for c in bad}))})",
+                    stage=Layer.RETRIEVAL,
+                    evidence=evidence,
+                )
+        if len(probes) == 1:
+            return Verdict(summary="", stage=Layer.RETRIEVAL, evidence={"mode": mode, "query": query, **probes[0]})
+        return Verdict(summary="", stage=Layer.RETRIEVAL, evidence={"mode": mode, "query": query, "probes": probes})
 
     return probe
+
+
+def _one(fn: Any) -> Any:
+    """``values_for`` of a single tampered value ``fn(a, b)``."""
+    return lambda ctx, a, b: [fn(a, b)]
+
+
+#: Metadata keys tried for the tenant when the target does not declare its own.
+COMMON_TENANT_KEYS = ("tenant", "tenant_id", "owner", "org_id", "customer_id")
+
+
+def _injected_keys(ctx: TestContext, a: str, b: str) -> list[str]:
+    """Tenant values that bring the tenant key itself into a SQL predicate: ``a' OR <key> <> 'a``.
+
+    Rendered into ``tenant = '{value}'`` they give ``tenant = 'a' OR tenant <> 'a'``: every row. The
+    key is the target's declared ``tenant_key``, else each of :data:`COMMON_TENANT_KEYS`. Unlike the
+    ``'1'='1'`` tautology of RW-ISO-016 there is no constant comparison for a deny-list to spot, and
+    the value is a plain string, so a string-type check alone does not stop it.
+    """
+    keys = (ctx.caps.tenant_key,) if ctx.caps.tenant_key else COMMON_TENANT_KEYS
+    return [f"{a}' OR {key} <> '{a}" for key in keys]
 
 
 _MISSING: list[tuple[str, Any]] = [
@@ -284,7 +309,7 @@ for _j, (_what, _fn) in enumerate(_MISSING):
             source="Fail-open authorisation, CWE-636 (Not Failing Securely); OWASP LLM08:2025",
             description=f"A retrieval request with {_what} must be refused or return nothing.",
         )
-    )(_tenant_value_probe(_fn, expect_nothing=True))
+    )(_tenant_value_probe(_one(_fn), expect_nothing=True))
 
 _TAMPER: list[tuple[str, Any]] = [
     ("a $ne operator", lambda a, b: {"$ne": ""}),
@@ -303,7 +328,21 @@ for _j, (_what, _fn) in enumerate(_TAMPER):
             source="NoSQL/operator injection (OWASP WSTG-INPV-05.6, CWE-943)",
             description=f"Tenant A sends a tenant value carrying {_what}; another tenant's rows must not return.",
         )
-    )(_tenant_value_probe(_fn, expect_nothing=False))
+    )(_tenant_value_probe(_one(_fn), expect_nothing=False))
+
+register(
+    _spec(
+        19,
+        "Tenant filter cannot be widened with an injected key name",
+        severity=Severity.CRITICAL,
+        category=Category.FILTER_TAMPERING,
+        mitigation="mitigations.md#validate-tenant-values",
+        source="Filter key injection: CVE-2025-1793 (LlamaIndex vector stores, keys and values interpolated into "
+        "SQL); JSON injection (CWE-116, CWE-943)",
+        description="Tenant A sends a tenant value that injects a clause on the tenant key itself "
+        "(`a' OR tenant <> 'a`) into a filter built by string interpolation.",
+    )
+)(_tenant_value_probe(_injected_keys, expect_nothing=False))
 
 
 @register(

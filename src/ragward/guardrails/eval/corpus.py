@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ragward.engine.detectors.canary import new_canary
 from ragward.engine.payloads import ENCODERS, policy_filler, to_tags, to_variation_selectors
-from ragward.guardrails.eval.pdfgen import PdfImage, PdfPage, PdfRect, PdfTextItem, write_pdf
+from ragward.engine.payloads.pdfgen import PdfImage, PdfPage, PdfRect, PdfTextItem, write_pdf
 
 __all__ = ["SEED", "Sample", "build_corpus", "read_corpus", "write_corpus"]
 

@@ -1,4 +1,4 @@
-"""A minimal PDF writer for test and evaluation documents.
+"""A minimal PDF writer for the PDFs the scanner plants and for test and evaluation documents.
 
 Writes PDF 1.4 files by hand (ISO 32000-1: one catalog, a page tree, pages
 whose content stream draws text in the standard Helvetica font, filled
@@ -6,14 +6,17 @@ rectangles and, optionally, a 1×1 grey image), with a correct cross-reference
 table. It exists so that tests and the evaluation corpus can produce PDFs
 with hidden text (render mode 3, white on white, tiny fonts, text off the
 page) deterministically and without a PDF library; it is not a general PDF
-writer: text is Latin-1 only.
+writer: text is Latin-1 only. Content streams are not compressed.
+:func:`truncate_before_xref` makes a malformed PDF from a well-formed one.
+The deep scan profile (:mod:`ragward.engine.suites.pdf`) and the guardrail
+evaluation corpus (:mod:`ragward.guardrails.eval.corpus`) use it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["PdfImage", "PdfPage", "PdfRect", "PdfTextItem", "write_pdf"]
+__all__ = ["PdfImage", "PdfPage", "PdfRect", "PdfTextItem", "truncate_before_xref", "write_pdf"]
 
 PAGE_SIZE = (595.0, 842.0)  # A4 in points
 
@@ -153,3 +156,21 @@ def write_pdf(pages: list[PdfPage], *, title: str = "", subject: str = "") -> by
         trailer += b" /Info %d 0 R" % info
     out += b"trailer\n%s >>\nstartxref\n%d\n%%%%EOF\n" % (trailer, xref)
     return bytes(out)
+
+
+def truncate_before_xref(pdf: bytes) -> bytes:
+    """``pdf`` cut off just before its cross-reference table, trailer and ``%%EOF``.
+
+    This is what a truncated download or a broken writer leaves: every object
+    (and so every uncompressed content stream) is still in the file, but there
+    is no cross-reference table and no trailer naming the ``/Root`` catalog
+    (ISO 32000-1 §7.5.4–7.5.5). A strict parser (pdfminer.six) refuses it; a
+    lenient loader still finds the text in the content streams.
+
+    Raises:
+        ValueError: ``pdf`` has no cross-reference table.
+    """
+    start = pdf.rfind(b"\nxref\n")
+    if start < 0:
+        raise ValueError("the PDF has no cross-reference table")
+    return pdf[: start + 1]
