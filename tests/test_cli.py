@@ -107,3 +107,21 @@ def test_an_unusable_output_path_is_refused_before_scanning(tmp_path: Path) -> N
     assert_one_line_error(proc, "is a file, not a folder")
     proc = ragward("scan", "--target", str(target), "--format", "json", "--output", str(tmp_path), home=tmp_path)
     assert_one_line_error(proc, "is a folder")
+
+
+def test_the_cli_passes_its_seed_to_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`demo` (seeded by default) and `scan --seed` must give the same run twice: same id, canaries, markers."""
+    from ragward.cli import _scan_all
+    from ragward.targets.mock import MockTarget
+
+    monkeypatch.setenv("RAGWARD_HOME", str(tmp_path))
+
+    def fresh() -> MockTarget:
+        target = MockTarget()
+        target.key = "mock-one-deployment"  # the same target each time (its key names the journal)
+        return target
+
+    runs = [_scan_all([("mock", fresh)], test_profile="default", concurrency=1, seed=seed)[0] for seed in (5, 5, None)]
+    evidence = [json.dumps([t.evidence for t in run.tests], sort_keys=True) for run in runs]
+    assert runs[0].id == runs[1].id != runs[2].id
+    assert evidence[0] == evidence[1] != evidence[2]

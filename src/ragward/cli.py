@@ -93,7 +93,9 @@ async def _scan(
         progress.update(task, advance=1, description=f"{label} {result.id}")
 
     try:
-        run = await run_scan(target, test_profile=test_profile, concurrency=concurrency, on_result=tick, label=label)
+        run = await run_scan(
+            target, test_profile=test_profile, concurrency=concurrency, on_result=tick, label=label, seed=seed
+        )
     finally:
         await target.close()
     progress.update(task, description=f"{label} done")

@@ -230,3 +230,37 @@ async def test_a_target_that_fails_every_call_fails_the_run(tmp_path: Path) -> N
     assert run.status is RunStatus.FAILED
     assert run.error == "the target failed, no test could run: connection refused"
     assert run.tests_passed == run.tests_failed == 0
+
+
+async def test_a_seeded_scan_reuses_its_run_id_so_planted_document_ids_repeat(tmp_path: Path) -> None:
+    target = MockTarget()
+    first = await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+    again = await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+    other = await scan(target, tmp_path, only=["RW-CAN-001"], seed=8)
+    unseeded = [await scan(target, tmp_path, only=["RW-CAN-001"]) for _ in range(2)]
+    assert first.id == again.id != other.id
+    assert unseeded[0].id != unseeded[1].id
+    assert [t.evidence for t in first.tests] == [t.evidence for t in again.tests]
+    assert target.docs == {}  # nothing left behind by any of them
+
+
+async def test_a_seeded_scan_refuses_to_start_while_the_same_one_runs(tmp_path: Path) -> None:
+    target = MockTarget()
+    first = await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+    journal = Journal(tmp_path / "journals", target.key)
+    with journal.live(first.id), pytest.raises(ConfigError, match="seed 7 is already running"):
+        await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+
+
+async def test_a_seeded_scan_cleans_up_what_a_killed_run_with_its_id_left(tmp_path: Path) -> None:
+    from ragward.targets.base import Document
+
+    target = MockTarget()
+    first = await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+    journal = Journal(tmp_path / "journals", target.key)
+    journal.add("rw-killed-0", "acme", first.id)  # as a SIGKILLed run with the same id leaves it
+    await target.ingest(Document("rw-killed-0", "left behind", "acme"))
+    again = await scan(target, tmp_path, only=["RW-CAN-001"], seed=7)
+    assert again.error is None
+    assert "rw-killed-0" not in target.docs
+    assert journal.entries() == []

@@ -127,8 +127,12 @@ class Journal:
         Path(lock.lock_file).unlink(missing_ok=True)
         return False
 
-    def orphaned(self) -> list[JournalEntry]:
-        """Pending entries of runs that are no longer running (a killed scan's leftovers)."""
+    def orphaned(self, own: str | None = None) -> list[JournalEntry]:
+        """Pending entries of runs that are no longer running (a killed scan's leftovers).
+
+        ``own`` is the run id whose live lock the caller holds: its pending entries were left by an
+        earlier, killed run with the same id (a seeded scan reuses its id), so they count as orphaned.
+        """
         entries = self.entries()
-        live = {run_id for run_id in {e.run_id for e in entries} if self.is_live(run_id)}
+        live = {run_id for run_id in {e.run_id for e in entries} if run_id != own and self.is_live(run_id)}
         return [e for e in entries if e.run_id not in live]

@@ -25,7 +25,7 @@ from ragward.engine.journal import Journal, JournalEntry
 from ragward.engine.planner import PlannedTest, plan, select
 from ragward.engine.spec import TestSpec
 from ragward.engine.verdict import Verdict
-from ragward.errors import CleanupError, RagwardError
+from ragward.errors import CleanupError, ConfigError, RagwardError
 from ragward.model import Finding, Outcome, RunStatus, RunSummary, Suite, TestResult, Trigger
 from ragward.settings import get_settings
 from ragward.targets.base import Target
@@ -192,12 +192,22 @@ async def run_scan(
     result as it completes; ``label`` names the run's profile in reports (the
     target's name by default); ``seed`` makes canaries and markers reproducible
     (regression tests; never in production scans, where they must be unpredictable).
-    Raises :class:`ragward.errors.ConfigError` for an unknown profile or test id.
+    A seeded run without ``run_id`` gets an id derived from the target's key and
+    the seed, so the planted documents' ids (which a target may show its model)
+    are the same every run, and so is the whole run.
+    Raises :class:`ragward.errors.ConfigError` for an unknown profile or test id,
+    or when a run with the same id is already running against the target.
     Target failures inside a test skip that test with the reason; a failure to
     remove planted documents marks the run failed.
     """
     tests = select(test_profile, only)
     started = time.perf_counter()
+    if run_id is None and seed is not None:
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ragward:seeded-run:{target.key}:{seed}"))
+    journal = Journal(journal_dir or get_settings().journal_dir, target.key)
+    if run_id is not None and journal.is_live(run_id):
+        again = f" with seed {seed}" if seed is not None else f" with run id {run_id}"
+        raise ConfigError(f"a scan{again} is already running against {target.name}; wait for it to finish")
     run = RunSummary(
         id=run_id or str(uuid.uuid4()),
         ai_asset_id=ai_asset_id,
@@ -207,13 +217,12 @@ async def run_scan(
         profile=label or target.name,
         test_profile=test_profile,
     )
-    journal = Journal(journal_dir or get_settings().journal_dir, target.key)
     caps = target.capabilities()
     state = RunState(target, caps, run.id, journal, seed)
     runner = _Run(state, concurrency, on_result)
     with journal.live(run.id):
         try:
-            await remove_and_verify(target, journal, journal.orphaned())  # a killed scan's leftovers
+            await remove_and_verify(target, journal, journal.orphaned(own=run.id))  # a killed scan's leftovers
             await _run_all(runner, plan(tests, caps))
         except RagwardError as exc:
             run.error = exc.message
