@@ -192,9 +192,10 @@ async def run_scan(
     result as it completes; ``label`` names the run's profile in reports (the
     target's name by default); ``seed`` makes canaries and markers reproducible
     (regression tests; never in production scans, where they must be unpredictable).
-    A seeded run without ``run_id`` gets an id derived from the target's key and
-    the seed, so the planted documents' ids (which a target may show its model)
-    are the same every run, and so is the whole run.
+    A seeded run without ``run_id`` gets an id derived from the target's name and
+    the seed (not its key, which may hold a local path), so the planted documents'
+    ids (which a target may show its model) are the same every run and on every
+    machine, and so is the whole run.
     Raises :class:`ragward.errors.ConfigError` for an unknown profile or test id,
     or when a run with the same id is already running against the target.
     Target failures inside a test skip that test with the reason; a failure to
@@ -203,7 +204,7 @@ async def run_scan(
     tests = select(test_profile, only)
     started = time.perf_counter()
     if run_id is None and seed is not None:
-        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ragward:seeded-run:{target.key}:{seed}"))
+        run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ragward:seeded-run:{target.name}:{seed}"))
     journal = Journal(journal_dir or get_settings().journal_dir, target.key)
     if run_id is not None and journal.is_live(run_id):
         again = f" with seed {seed}" if seed is not None else f" with run id {run_id}"
