@@ -6,13 +6,17 @@ This is what common RAG document loaders do with a PDF: LangChain's
 draws, whether a reader can see it or not: text in the invisible render mode
 (``3 Tr``), white on a white page, in a 0.5 pt font or placed off the page all
 reach the index (Greshake et al., arXiv 2302.12173 §4; OWASP LLM01:2025). And
-they are lenient with damaged files: pypdf's non-strict mode rebuilds a missing
-cross-reference table by scanning the file for objects. :func:`naive_pdf_text`
+some are lenient with damaged files: MuPDF (LangChain's ``PyMuPDFLoader``)
+repairs a file cut off before its cross-reference table and returns the text
+of its content streams (checked with PyMuPDF 2.0 on RW-INJ-131's file; pypdf
+7.1 in non-strict mode and pdfminer.six give up on it). :func:`naive_pdf_text`
 reproduces both: pdfminer's ``extract_text`` first, and when the parser gives
 up, the strings of every text-showing operator (``Tj``, ``TJ``, ``'``, ``"``)
 found in the file's uncompressed content streams, so a malformed PDF is indexed
-with whatever text could be read (fail open). The ``hardened`` lab uses
-:class:`ragward.guardrails.IngestScanner` instead (fail closed).
+with whatever text could be read (fail open). This small scan stands in for
+MuPDF's repair because PyMuPDF is AGPL-licensed and ragward is not. The
+``hardened`` lab uses :class:`ragward.guardrails.IngestScanner` instead (fail
+closed).
 """
 
 from __future__ import annotations
