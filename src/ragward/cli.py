@@ -54,8 +54,11 @@ SEVERITY_STYLE = {
 OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "bold red", Outcome.SKIPPED: "dim"}
 
 
-#: The demo's seed: with one test at a time, `ragward demo` shows the findings pinned in tests/functional.
+#: The demo's seed: with one test at a time, `ragward demo` prints the same results every run (README).
 DEMO_SEED = 20261130
+INTERRUPTED = (
+    "interrupted; a scan removes what it planted before it exits (anything it could not is journaled: ragward cleanup)"
+)
 
 
 class DemoProfile(StrEnum):
@@ -375,13 +378,11 @@ def main() -> None:
     except RagwardError as exc:
         err.print(f"[red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted; planted documents were removed")
+    except (KeyboardInterrupt, typer.Abort):  # click turns Ctrl-C into Abort
+        err.print(INTERRUPTED)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(130)
     except typer.TyperException as exc:  # usage errors: typer's message, exit 2
         show = getattr(exc, "show", None)
         if callable(show):
@@ -389,4 +390,6 @@ def main() -> None:
         else:
             err.print(f"error: {exc}")
         sys.exit(int(getattr(exc, "exit_code", 2)))
+    if rc == 130:  # typer turns Ctrl-C into Exit(130) in non-standalone mode
+        err.print(INTERRUPTED, soft_wrap=True)
     sys.exit(rc if isinstance(rc, int) else 0)

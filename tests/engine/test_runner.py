@@ -17,7 +17,7 @@ from ragward.targets.mock import ALL_FLAWS, MockTarget
 
 # Which test ids each mock flaw must fail (and no other flaw-free test may fail).
 FLAW_CATCHERS = {
-    "hybrid_unfiltered": {"RW-ISO-003", "RW-ISO-007"},
+    "hybrid_unfiltered": {"RW-ISO-003", "RW-ISO-007", "RW-ISO-009"},  # RW-ISO-009: answers use hybrid mode
     "mmr_unfiltered": {"RW-ISO-004", "RW-ISO-008"},
     "missing_tenant_unscoped": {"RW-ISO-011", "RW-ISO-012", "RW-ISO-013"},
     "filter_injection": {"RW-ISO-014", "RW-ISO-015", "RW-ISO-017"},
@@ -264,3 +264,26 @@ async def test_a_seeded_scan_cleans_up_what_a_killed_run_with_its_id_left(tmp_pa
     assert again.error is None
     assert "rw-killed-0" not in target.docs
     assert journal.entries() == []
+
+
+async def test_a_seeded_scan_refuses_while_the_same_run_is_live_under_another_key(tmp_path: Path) -> None:
+    """Two configs for one service (different URLs, so different keys) would plant the same document ids."""
+    first, second = MockTarget(), MockTarget()
+    assert first.name == second.name and first.key != second.key
+    run = await scan(first, tmp_path, only=["RW-CAN-001"], seed=7)
+    with Journal(tmp_path / "journals", first.key).live(run.id), pytest.raises(ConfigError, match="already running"):
+        await scan(second, tmp_path, only=["RW-CAN-001"], seed=7)
+    assert (await scan(second, tmp_path, only=["RW-CAN-001"], seed=7)).id == run.id  # once it ended, it may run
+
+
+async def test_an_interrupted_scan_leaves_no_live_lock_and_no_journal(tmp_path: Path) -> None:
+    import asyncio
+
+    target = MockTarget(latency_s=0.05)
+    task = asyncio.create_task(scan(target, tmp_path, concurrency=4))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert target.docs == {}
+    assert sorted(p.suffix for p in (tmp_path / "journals").iterdir() if p.suffix in (".jsonl", ".live")) == []

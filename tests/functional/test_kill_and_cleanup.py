@@ -79,3 +79,34 @@ def test_sigkill_then_cleanup_restores_the_corpus(tmp_path: Path) -> None:
     assert f"removed {left} leftover" in done.stdout
     assert corpus_state("vulnerable", data_dir) == before
     assert pending(journal_dir) == 0
+
+
+def test_ctrl_c_removes_the_planted_documents_and_says_so(tmp_path: Path) -> None:
+    data_dir = tmp_path / "lab"
+    target_file = tmp_path / "target.yaml"
+    target_file.write_text(f"kind: lab\nprofile: vulnerable\ndata_dir: {data_dir}\n")
+    env = {**os.environ, "RAGWARD_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1"}
+    before = corpus_state("vulnerable", data_dir)
+    cmd = [sys.executable, "-m", "ragward", "scan", "--target", str(target_file), "--concurrency", "4"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    journal_dir = tmp_path / "home" / "journals"
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if journal_dir.exists() and pending(journal_dir) >= 3:
+                time.sleep(2)
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the scan ended before it could be interrupted"
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; a scan removes what it planted before it exits" in stderr
+    assert "Traceback" not in stderr
+    assert corpus_state("vulnerable", data_dir) == before
+    assert pending(journal_dir) == 0
+    # no journal and no live-run lock left behind (the journal's own append lock file may stay, empty)
+    assert [p.name for p in journal_dir.iterdir() if p.suffix in (".jsonl", ".live")] == []

@@ -50,4 +50,5 @@ async def cleanup_target(target: Target, journal_dir: Path | None = None) -> int
     journal = Journal(journal_dir or get_settings().journal_dir, target.key)
     entries = journal.orphaned()
     await remove_and_verify(target, journal, entries)
+    journal.compact()
     return len(entries)

@@ -113,8 +113,10 @@ class Journal:
         """Mark ``run_id`` as running for as long as the block lasts (and the process lives)."""
         lock = self._live_lock(run_id)
         with lock:
-            yield
-        Path(lock.lock_file).unlink(missing_ok=True)
+            try:
+                yield
+            finally:  # also when the run is interrupted (Ctrl-C cancels the scan's task)
+                Path(lock.lock_file).unlink(missing_ok=True)
 
     def is_live(self, run_id: str) -> bool:
         """True when a process holds ``run_id``'s live lock right now."""
@@ -125,6 +127,22 @@ class Journal:
             return True
         lock.release()
         Path(lock.lock_file).unlink(missing_ok=True)
+        return False
+
+    @staticmethod
+    def live_anywhere(directory: Path, run_id: str) -> bool:
+        """True when any target's journal in ``directory`` has ``run_id`` running now.
+
+        Two configs can name one service by different URLs (so different keys and journals); a seeded run id
+        is the same for both, and so would be the ids of the documents they plant.
+        """
+        for path in directory.glob(f"*.{_safe(run_id)}.live"):
+            lock = FileLock(str(path))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                return True
+            lock.release()
         return False
 
     def orphaned(self, own: str | None = None) -> list[JournalEntry]:

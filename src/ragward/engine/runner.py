@@ -206,7 +206,7 @@ async def run_scan(
     if run_id is None and seed is not None:
         run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ragward:seeded-run:{target.name}:{seed}"))
     journal = Journal(journal_dir or get_settings().journal_dir, target.key)
-    if run_id is not None and journal.is_live(run_id):
+    if run_id is not None and Journal.live_anywhere(journal.directory, run_id):
         again = f" with seed {seed}" if seed is not None else f" with run id {run_id}"
         raise ConfigError(f"a scan{again} is already running against {target.name}; wait for it to finish")
     run = RunSummary(
@@ -221,19 +221,21 @@ async def run_scan(
     caps = target.capabilities()
     state = RunState(target, caps, run.id, journal, seed)
     runner = _Run(state, concurrency, on_result)
-    with journal.live(run.id):
-        try:
-            await remove_and_verify(target, journal, journal.orphaned(own=run.id))  # a killed scan's leftovers
-            await _run_all(runner, plan(tests, caps))
-        except RagwardError as exc:
-            run.error = exc.message
-        finally:
-            leftovers = [JournalEntry(d, t, run.id) for d, t in state.planted.items()]
+    try:
+        with journal.live(run.id):
             try:
-                await remove_and_verify(target, journal, leftovers)
-            except CleanupError as exc:
-                runner.cleanup_errors.append(exc.message)
-    journal.compact()
+                await remove_and_verify(target, journal, journal.orphaned(own=run.id))  # a killed scan's leftovers
+                await _run_all(runner, plan(tests, caps))
+            except RagwardError as exc:
+                run.error = exc.message
+            finally:
+                leftovers = [JournalEntry(d, t, run.id) for d, t in state.planted.items()]
+                try:
+                    await remove_and_verify(target, journal, leftovers)
+                except CleanupError as exc:
+                    runner.cleanup_errors.append(exc.message)
+    finally:
+        journal.compact()  # drops the file when nothing is pending, also after an interrupt
     decided = any(r.outcome is not Outcome.SKIPPED for r in runner.results.values())
     if runner.target_errors and not decided:
         # Nothing could be tested: a target that is down must not read as a clean scan.
