@@ -20,6 +20,7 @@ from typing import Any
 from ragward.engine.attribution import attribute, relevant
 from ragward.engine.cleanup import remove_and_verify
 from ragward.engine.context import RunState, TestContext
+from ragward.engine.detectors.canary import redact_canary_tokens
 from ragward.engine.detectors.redact import redact
 from ragward.engine.journal import Journal, JournalEntry
 from ragward.engine.planner import PlannedTest, plan, select
@@ -39,7 +40,7 @@ def _now() -> datetime:
 
 def _redact_any(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        return redact(value, secrets)
+        return redact_canary_tokens(redact(value, secrets))
     if isinstance(value, dict):
         return {k: _redact_any(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -66,7 +67,7 @@ def build_result(
             suite=spec.suite,
             outcome=Outcome.SKIPPED,
             severity=spec.severity,
-            reason=redact(verdict.skip_reason, canaries),
+            reason=redact_canary_tokens(redact(verdict.skip_reason, canaries)),
             evidence=_redact_any(verdict.evidence, canaries),
             duration_ms=duration_ms,
         )
@@ -96,7 +97,7 @@ def build_result(
             mitigation=spec.mitigation,
             owasp=list(spec.owasp),
             atlas=list(spec.atlas),
-            evidence=redact(verdict.summary, canaries),
+            evidence=redact_canary_tokens(redact(verdict.summary, canaries)),
         )
     return TestResult(
         id=spec.id,
@@ -107,7 +108,7 @@ def build_result(
         caught_by=att.caught_by,
         layer=att.layer,
         layer_inferred=att.inferred,
-        reason=redact(verdict.summary, canaries) or None,
+        reason=redact_canary_tokens(redact(verdict.summary, canaries)) or None,
         evidence=evidence,
         finding=finding,
         duration_ms=duration_ms,

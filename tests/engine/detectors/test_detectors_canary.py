@@ -490,3 +490,15 @@ def test_any_substring_of_eight_or_more_is_found(seed: int, start: int, size: in
     assert found
     expected = MatchKind.VERBATIM if part == canary else MatchKind.FRAGMENT
     assert found[0].kind is expected
+
+
+def test_tokens_shaped_like_any_canary_are_masked_even_unknown_ones() -> None:
+    from ragward.engine.detectors.canary import redact_canary_tokens
+
+    earlier_run = new_canary()
+    text = f"code {earlier_run}, not XRWC{earlier_run[3:]}, nor {earlier_run}9, nor a word RWCOMPUTERS1234"
+    masked = redact_canary_tokens(text)
+    assert earlier_run not in masked.split(", not")[0]
+    assert masked.startswith(f"code {earlier_run[:4]}…{earlier_run[-2:]},")
+    assert f"XRWC{earlier_run[3:]}" in masked and f"{earlier_run}9" in masked  # not whole tokens: left alone
+    assert "RWCOMPUTERS1234" in masked

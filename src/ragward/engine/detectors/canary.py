@@ -44,6 +44,7 @@ __all__ = [
     "find_canary",
     "is_canary",
     "new_canary",
+    "redact_canary_tokens",
 ]
 
 #: Crockford base32: digits and upper-case letters without I, L, O, U.
@@ -76,6 +77,18 @@ def new_canary(rng: random.Random | None = None) -> str:
     else:
         raise TypeError(f"rng must be a random.Random, not {type(rng).__name__}")
     return CANARY_PREFIX + body
+
+
+_CANARY_TOKEN = re.compile(rf"(?<![A-Za-z0-9]){_CANARY_RE.pattern}(?![A-Za-z0-9])")
+
+
+def redact_canary_tokens(text: str) -> str:
+    """Mask every token in ``text`` that has a canary's shape, whichever run planted it.
+
+    A target that keeps deleted documents (a stale keyword index, a response cache) can serve an earlier
+    run's canaries, which this run does not know; reports mask them too.
+    """
+    return _CANARY_TOKEN.sub(lambda m: mask(m.group()), text)
 
 
 def is_canary(value: str) -> bool:
