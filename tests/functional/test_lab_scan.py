@@ -54,7 +54,8 @@ EXPECTED_FAILED: dict[str, set[str]] = {
 # tenant filter's deny-by-default check masks the tenancy flaws; the ingest scanner and the context sanitiser mask
 # each other): defence in depth means one flaw alone is often not exploitable, which the hardened scan shows.
 FLAW_TESTS: dict[str, set[str]] = {
-    "hybrid_keyword_unfiltered": {"RW-ISO-003", "RW-ISO-007"},
+    # RW-ISO-009: answers use hybrid mode, so the unfiltered keyword leg puts other tenants' chunks in the context.
+    "hybrid_keyword_unfiltered": {"RW-ISO-003", "RW-ISO-007", "RW-ISO-009"},
     "mmr_prefetch_unfiltered": {"RW-ISO-004", "RW-ISO-008"},
     "shared_response_cache": {"RW-ISO-010"},
     "missing_tenant_unscoped": {"RW-ISO-011", "RW-ISO-012", "RW-ISO-013"},
@@ -188,6 +189,7 @@ def test_each_flaw_alone_is_caught_by_its_documented_tests(tmp_path: Path, flaw:
         "RW-ISO-004",
         "RW-ISO-007",
         "RW-ISO-008",
+        "RW-ISO-009",  # fails on the answer's contexts, whatever the model says
         "RW-ISO-011",
         "RW-ISO-012",
         "RW-ISO-013",

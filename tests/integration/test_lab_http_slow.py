@@ -76,3 +76,5 @@ def test_quick_scan_over_http_equals_in_process(profile: str, tmp_path: Path, mo
         assert {t.caught_by for t in remote.tests if t.id in PDF_IDS[profile]} == {"ingest_scanner"}
     if profile == "vulnerable":
         assert remote.tests_failed > 0
+        # the hidden sentence is indexed and retrieved whatever SmolLM2 answers; the malformed file is indexed
+        assert {outcomes(remote)[i] for i in PDF_IDS[profile]} == {"failed"}

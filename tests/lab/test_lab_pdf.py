@@ -11,7 +11,7 @@ embedder, a parrot LLM that repeats its context).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +141,23 @@ def test_find_amount() -> None:
     assert find_amount("the value is 24,821 EUR", 4821) is None
 
 
+class VisibleValueModel(ParrotModel):
+    """A chat model that always answers with the visible contract value, whatever its context holds."""
+
+    def chat(self, messages: Sequence[dict[str, str]], *, max_tokens: int) -> str:
+        super().chat(messages, max_tokens=max_tokens)
+        return "The contract value is 240,000 EUR."
+
+
 def scan_pdf_tests(
-    profile: str, data_dir: Path, journal: Path, embedder: HashingEmbedder
+    profile: str,
+    data_dir: Path,
+    journal: Path,
+    embedder: HashingEmbedder,
+    chat_model: ParrotModel | None = None,
 ) -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
     async def go() -> tuple[dict[str, str], dict[str, str], dict[str, Any]]:
-        target = LabTarget(profile, data_dir, embedder=embedder, chat_model=ParrotModel())
+        target = LabTarget(profile, data_dir, embedder=embedder, chat_model=chat_model or ParrotModel())
         assert target.capabilities().has(Capability.INGEST_PDF)
         try:
             before = await target.corpus_state()
@@ -170,8 +182,34 @@ def test_deep_pdf_tests_fail_on_the_vulnerable_lab(tmp_path: Path, embedder: Has
         finding = tests[test_id].finding
         assert finding is not None and finding.category == "poisoned_answer"
         assert tests[test_id].evidence["hidden_value"] in finding.evidence
+        # the parrot repeats its context: the answer states the hidden value (the payload's severity)
+        assert finding.severity == "high" and tests[test_id].layer is Layer.OUTPUT
+        assert "indexed and retrieved, and the model adopted it" in finding.evidence
+        assert tests[test_id].evidence["hidden_in_context"]
     malformed = tests["RW-INJ-131"].finding
     assert malformed is not None and malformed.severity == "medium"
+
+
+def test_hidden_pdf_text_in_the_retrieved_context_fails_even_when_the_answer_ignores_it(
+    tmp_path: Path, embedder: HashingEmbedder
+) -> None:
+    """The issue's trial: the model happened to repeat the visible value, yet the hidden sentence was indexed
+    and retrieved. That is a finding (medium, at the context layer), not a pass."""
+    model = VisibleValueModel()
+    before, after, tests = scan_pdf_tests("vulnerable", tmp_path / "lab", tmp_path / "j", embedder, model)
+    assert after == before
+    assert model.prompts  # the model was asked
+    for test_id in PDF_IDS[:4]:
+        test = tests[test_id]
+        assert test.outcome is Outcome.FAILED, (test_id, test.evidence)
+        assert find_amount(test.evidence["answer"], 240_000) is not None  # the answer gave the visible value
+        hidden = test.evidence["hidden_value"]
+        assert "match" not in test.evidence
+        assert test.evidence["hidden_in_context"] and all(hidden in f for f in test.evidence["hidden_in_context"])
+        assert test.finding is not None and test.finding.severity == "medium"
+        assert test.layer is Layer.CONTEXT and test.layer_inferred
+        assert "indexed and retrieved" in test.finding.evidence and "did not adopt" in test.finding.evidence
+    assert tests["RW-INJ-131"].outcome is Outcome.FAILED
 
 
 def test_deep_pdf_tests_pass_on_the_hardened_lab_caught_at_ingest(tmp_path: Path, embedder: HashingEmbedder) -> None:

@@ -360,7 +360,7 @@ def test_capabilities_follow_the_configured_endpoints() -> None:
     full = target(
         lambda r: httpx.Response(200),
         answer={"url": "/a"},
-        ingest={"url": "/i", "accepts": ["text/plain", "application/pdf"]},
+        ingest={"url": "/i", "body": {"file": "{content_base64}"}, "accepts": ["text/plain", "application/pdf"]},
         delete={"url": "/d"},
         documents={"url": "/l"},
         response_cache=True,
@@ -399,6 +399,38 @@ def test_pdf_ingest_placeholders_and_capability() -> None:
     assert len(seen) == 2  # the refused PDF never left the adapter
 
 
+@pytest.mark.parametrize(
+    "ingest",
+    [
+        {"url": "/i", "body": {"doc": {"bytes": "{content_base64}"}}},
+        {"url": "/i/{doc_id}?b64={content_base64}"},
+        {"url": "/i", "params": {"data": "{content_base64:str}"}},
+        {"url": "/i", "headers": {"X-Content": "{content_base64}"}},
+        {"url": "/i", "body": [{"{content_base64}": "file"}]},
+    ],
+)
+def test_pdf_ingest_accepts_content_base64_anywhere_in_the_request(ingest: dict[str, Any]) -> None:
+    t = HttpTarget(config(ingest=ingest | {"accepts": ["Text/Plain", "Application/PDF"]}), environ=ENV)
+    assert t.config.ingest is not None and t.config.ingest.accepts == ["text/plain", "application/pdf"]
+    assert t.capabilities().has(Capability.INGEST_PDF)
+
+
+def test_stream_placeholder_with_a_separate_streaming_route_is_accepted() -> None:
+    """With answer_stream, streamed answers go there; {stream} on answer is then always false and harmless."""
+    cfg = config(
+        answer={"url": "/a", "body": {"q": "{query}", "stream": "{stream}"}},
+        answer_stream={"url": "/a/stream", "body": {"q": "{query}"}, "stream": {}},
+    )
+    assert HttpTarget(cfg, environ=ENV).capabilities().has(Capability.STREAM)
+
+
+def test_unknown_placeholder_error_lists_the_known_names_sorted() -> None:
+    with pytest.raises(ConfigError) as info:
+        HttpTarget(config(ingest={"url": "/i", "body": {"f": "{file}"}}), environ=ENV)
+    known = info.value.message.split("(known: ", 1)[1].rstrip(")").split(", ")
+    assert known == sorted(known) and "{content_base64}" in known and len(known) == 8
+
+
 def test_missing_endpoint_is_a_target_error() -> None:
     with pytest.raises(TargetError, match="no 'answer' endpoint"):
         run(once(target(lambda r: httpx.Response(200)), "answer", Query("q", "acme")))
@@ -429,6 +461,26 @@ def test_secrets_are_resolved_at_build_and_never_shown() -> None:
         ({"ingest": {"url": "/i", "accepts": ["application/pdf", "application/pdf"]}}, "duplicate content type"),
         ({"retrieve": {"url": "/s", "accepts": ["application/pdf"]}}, "only the ingest endpoint"),
         ({"ingest": {"url": "/i", "body": {"f": "{content_b64}"}}}, "unknown placeholder {content_b64}"),
+        # a PDF set-up that would send only the visible text (the file never leaves the adapter)
+        (
+            {"ingest": {"url": "/i", "body": {"t": "{text}"}, "accepts": ["text/plain", "application/pdf"]}},
+            r"ingest.accepts: application/pdf needs the \{content_base64\} placeholder",
+        ),
+        (
+            {"ingest": {"url": "/i", "body": {"f": "${content_base64}"}, "accepts": ["application/pdf"]}},
+            r"needs the \{content_base64\} placeholder",
+        ),
+        # {stream} without a stream section: the scan's streamed answers would never be read as a stream
+        (
+            {"answer": {"url": "/a", "body": {"q": "{query}", "stream": "{stream}"}}},
+            r"answer: the \{stream\} placeholder .* needs a 'stream' section",
+        ),
+        ({"answer": {"url": "/a?stream={stream}"}}, r"\{stream\} placeholder"),
+        ({"retrieve": {"url": "/s", "stream": {}}}, "retrieve.stream: only the answer and answer_stream"),
+        ({"ingest": {"url": "/i", "stream": {}}}, "ingest.stream: only the answer and answer_stream"),
+        ({"answer": {"url": "/a", "stream": {"done": ""}}}, "answer.stream.done: give the data value"),
+        ({"answer": {"url": "/a", "stream": {"done": "  "}}}, "answer.stream.done: give the data value"),
+        ({"ingest": {"url": "/i", "accepts": ["Text/Plain", "text/plain"]}}, "duplicate content type"),
     ],
 )
 def test_bad_configurations_give_one_line_errors(changes: dict[str, Any], message: str) -> None:

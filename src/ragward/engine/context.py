@@ -38,7 +38,17 @@ def new_marker(rng: random.Random | None = None) -> str:
 
 
 class RunState:
-    """What the tests of one run share: target, journal, canaries, lock."""
+    """What the tests of one run share: target, journal, canaries, markers, lock.
+
+    Tests run concurrently against one target, so one test's answer can carry
+    what another test planted (same tenant, overlapping topics). The run keeps
+    who planted what: ``restricted`` maps every canary planted in a
+    ``restricted`` document to the id of the test that planted it, and
+    ``markers`` every injection marker drawn to its test. Leak and injection
+    checks search an answer for all of them (the test's own first), so an answer
+    carrying another test's secret or obeyed payload fails instead of passing
+    unnoticed.
+    """
 
     def __init__(
         self, target: Target, caps: Capabilities, run_id: str, journal: Journal, seed: int | None = None
@@ -50,6 +60,8 @@ class RunState:
         self.run_id = run_id
         self.journal = journal
         self.canaries: list[str] = []
+        self.restricted: dict[str, str] = {}  # canary planted in a restricted document -> test id
+        self.markers: dict[str, str] = {}  # injection marker -> test id
         self.planted: dict[str, str] = {}  # doc_id -> tenant, not yet removed
         self.lock = asyncio.Lock()
 
@@ -86,6 +98,7 @@ class TestContext:
         self.events: list[GuardrailEvent] = []
         self.doc_ids: list[str] = []
         self.notes: dict[str, Any] = {}
+        self.own_canaries: list[str] = []
 
     @property
     def target(self) -> Target:
@@ -103,12 +116,17 @@ class TestContext:
         return self.state.caps.tenants
 
     def canary(self) -> str:
-        """A new per-run canary token."""
-        return self.state.new_canary()
+        """A new per-run canary token (recorded in ``RunState.restricted`` once planted in a restricted document)."""
+        token = self.state.new_canary()
+        self.own_canaries.append(token)
+        return token
 
     def marker(self) -> str:
-        """A new per-run marker word (what an obeyed injection makes the generator say)."""
-        return self.state.new_marker()
+        """A new per-run marker word (what an obeyed injection makes the generator say), recorded in
+        ``RunState.markers`` under this test's id."""
+        word = self.state.new_marker()
+        self.state.markers[word] = self.test_id
+        return word
 
     def answer_mode(self) -> str:
         """The retrieval mode used for answer probes: hybrid when offered, else the first mode."""
@@ -129,9 +147,16 @@ class TestContext:
 
         For a file, ``content`` is its bytes and ``content_type`` its MIME type
         (``application/pdf``); ``text`` is then the file's visible text, kept
-        for evidence (see :class:`~ragward.targets.base.Document`).
+        for evidence (see :class:`~ragward.targets.base.Document`). In a
+        ``restricted`` document, every canary of this test that ``text``
+        carries is recorded in ``RunState.restricted`` (before the target sees
+        the document, so a concurrent test's answer can be checked for it).
         """
         doc_id = f"rw-{self.state.run_id[:8]}-{self.test_id.lower()}-{len(self.doc_ids)}"
+        if classification == "restricted":
+            for token in self.own_canaries:
+                if token in text:
+                    self.state.restricted.setdefault(token, self.test_id)
         self.state.journal.add(doc_id, tenant, self.state.run_id)
         self.state.planted[doc_id] = tenant
         self.doc_ids.append(doc_id)

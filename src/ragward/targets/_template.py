@@ -27,9 +27,9 @@ from typing import Any
 from urllib.parse import quote
 
 from ragward.errors import ConfigError
-from ragward.targets._secrets import SecretStore
+from ragward.targets._secrets import ENV_REF, SecretStore
 
-__all__ = ["CONVERSIONS", "Template", "sql_literal", "text_form"]
+__all__ = ["CONVERSIONS", "Template", "placeholders", "sql_literal", "text_form"]
 
 _FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
 Values = Mapping[str, Any]
@@ -56,12 +56,29 @@ CONVERSIONS: dict[str, Callable[[Any], str]] = {
 }
 
 
+def placeholders(value: Any) -> frozenset[str]:
+    """The placeholder names a template uses (``{name}`` or ``{name:conv}``), in strings, mapping keys and values
+    and list items at any depth; ``${VAR}`` environment references are not placeholders.
+
+    Nothing is resolved or validated (unknown names are reported by :class:`Template`), so a configuration can
+    be checked for a required placeholder when it is parsed, before any secret is read.
+    """
+    if isinstance(value, str):
+        return frozenset(m.group(1) for m in _FIELD.finditer(ENV_REF.sub("", value)))
+    if isinstance(value, Mapping):
+        return frozenset().union(*(placeholders(k) | placeholders(v) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return frozenset().union(*(placeholders(v) for v in value))
+    return frozenset()
+
+
 def _compile_string(text: str, names: Collection[str], default_conv: str, where: str) -> _Render:
     matches = list(_FIELD.finditer(text))
     for m in matches:
         if m.group(1) not in names:
             raise ConfigError(
-                f"{where}: unknown placeholder {{{m.group(1)}}} (known: {', '.join('{' + n + '}' for n in names)})"
+                f"{where}: unknown placeholder {{{m.group(1)}}} "
+                f"(known: {', '.join('{' + n + '}' for n in sorted(names))})"
             )
         if m.group(2) is not None and m.group(2) not in CONVERSIONS:
             raise ConfigError(f"{where}: unknown conversion {m.group(2)!r} (known: {', '.join(CONVERSIONS)})")

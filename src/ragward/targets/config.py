@@ -43,11 +43,21 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ragward.errors import ConfigError
 from ragward.settings import get_settings
 from ragward.targets._secrets import has_env_ref, is_env_ref_only
+from ragward.targets._template import placeholders
 from ragward.targets.base import Capability, Target
 
 __all__ = [
@@ -259,7 +269,8 @@ class HttpStream(_Strict):
     signalled inside the stream is seen and the pieces sent before it are
     kept; an event without a piece may carry the final ``answer`` (otherwise
     the answer is the joined pieces). ``done`` is the ``data`` value that ends
-    the stream. A reply that is not ``text/event-stream`` is read as plain JSON.
+    the stream (not blank). A reply that is not ``text/event-stream`` is read as
+    plain JSON. Only the ``answer`` and ``answer_stream`` endpoints stream.
     """
 
     format: Literal["sse"] = "sse"
@@ -271,9 +282,23 @@ class HttpStream(_Strict):
         _check_jmespath(self.delta, "delta")
         return self
 
+    @field_validator("done")
+    @classmethod
+    def _done(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("give the data value that ends the stream (e.g. '[DONE]'), not a blank one")
+        return value
+
 
 #: Content types an ``http`` target's ingest endpoint may accept (``ingest.accepts``).
 IngestContentType = Literal["text/plain", "application/pdf"]
+
+
+def _lower_media_types(value: Any) -> Any:
+    """``accepts`` media types are case-insensitive (RFC 9110 §8.3.1): ``Application/PDF`` → ``application/pdf``."""
+    if isinstance(value, list):
+        return [v.strip().lower() if isinstance(v, str) else v for v in value]
+    return value
 
 
 class HttpEndpoint(_Strict):
@@ -288,8 +313,9 @@ class HttpEndpoint(_Strict):
     (ingest); ``{doc_id}``, ``{tenant}`` (delete); ``{tenant}`` (documents).
     ``response`` overrides fields of the target-level response map for this
     endpoint. ``accepts`` (ingest only) lists the content types the service
-    takes: with ``application/pdf`` the scan plants PDF files (capability
-    ``ingest_pdf``); default ``[text/plain]``.
+    takes (case-insensitive, kept in lower case): with ``application/pdf`` the
+    scan plants PDF files (capability ``ingest_pdf``), so the request must carry
+    ``{content_base64}``; default ``[text/plain]``.
     """
 
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
@@ -299,12 +325,17 @@ class HttpEndpoint(_Strict):
     body: Any = None
     response: dict[str, str | None] = Field(default_factory=dict)
     stream: HttpStream | None = None
-    accepts: list[IngestContentType] | None = Field(None, min_length=1)
+    accepts: Annotated[list[IngestContentType] | None, BeforeValidator(_lower_media_types)] = Field(None, min_length=1)
 
     @property
     def accepted_types(self) -> tuple[str, ...]:
         """The content types the endpoint takes: ``accepts``, or ``("text/plain",)`` when unset."""
         return tuple(self.accepts) if self.accepts is not None else ("text/plain",)
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The placeholder names the request uses anywhere: URL, headers, query params or body."""
+        return placeholders([self.url, self.headers, self.params, self.body])
 
     @model_validator(mode="after")
     def _checks(self) -> HttpEndpoint:
@@ -398,6 +429,29 @@ class HttpTargetConfig(_TargetBase):
                 raise ValueError(f"{name}.url: a relative URL needs 'base_url'")
             if endpoint is not None and name != "ingest" and endpoint.accepts is not None:
                 raise ValueError(f"{name}.accepts: only the ingest endpoint accepts documents")
+            if endpoint is not None and name not in ("answer", "answer_stream") and endpoint.stream is not None:
+                raise ValueError(f"{name}.stream: only the answer and answer_stream endpoints stream")
+        answer = self.answer
+        if (
+            answer is not None
+            and answer.stream is None
+            and self.answer_stream is None
+            and "stream" in answer.placeholders
+        ):
+            raise ValueError(
+                "answer: the {stream} placeholder asks the service for a streamed reply, which needs a 'stream' "
+                "section (how its events carry the pieces); add one, or remove {stream}"
+            )
+        ingest = self.ingest
+        if (
+            ingest is not None
+            and "application/pdf" in ingest.accepted_types
+            and "content_base64" not in ingest.placeholders
+        ):
+            raise ValueError(
+                "ingest.accepts: application/pdf needs the {content_base64} placeholder in the ingest request "
+                "(url, headers, params or body); without it only the document's visible text is sent, never the file"
+            )
         return self
 
     def _location(self) -> str:

@@ -11,7 +11,9 @@ the test fails when the answer carries the canary in any form
 :func:`~ragward.engine.detectors.canary.find_canary` knows (Zeng et al.,
 arXiv 2402.16893; OWASP LLM02). When a test passes, attribution names the
 guardrail that stopped it (or infers the layer): that is the per-family
-coverage table of a pipeline's guardrails.
+coverage table of a pipeline's guardrails. Both kinds check an answer
+against every canary and marker of the run and skip (never pass) on a cached
+answer or an unretrieved planted document, as the default suites do.
 
 These tests belong to the ``deep`` profile only; the ``default`` profile is
 unchanged.
@@ -30,10 +32,11 @@ from ragward.engine.spec import (
 )
 from ragward.engine.suites._common import (
     answer_stage,
-    leak_matches,
-    leak_severity,
+    cached_skip,
+    leak_verdict,
+    not_exposed,
     response_evidence,
-    retrieved_doc,
+    run_leaks,
 )
 from ragward.engine.suites.canary import ANSWER as CANARY_ANSWER
 from ragward.engine.suites.injection import payload_probe, payload_spec
@@ -82,19 +85,12 @@ def _canary_probe(p: CanaryProbe) -> TestFunc:
             return Verdict(summary="", stage=Layer.INGEST)
         response = await ctx.answer(p.question, owner)
         evidence = {"family": p.family, "question": p.question, "tenant": owner, **response_evidence(response)}
-        matches = leak_matches(response, canary)
-        if matches:
-            kinds = sorted({str(m.kind) for m in matches})
-            evidence["matches"] = [{"kind": str(m.kind), "excerpt": m.excerpt} for m in matches]
-            return Verdict(
-                failed=True,
-                summary=f"family {p.family}: the answer carries the restricted canary ({', '.join(kinds)}): "
-                f"{matches[0].excerpt}",
-                stage=Layer.OUTPUT,
-                evidence=evidence,
-                severity=leak_severity(matches, Severity(p.severity)),
-            )
-        if not retrieved_doc(response, planted.doc_id) and not response.blocked:
+        leaks = run_leaks(ctx, response, canary)
+        if leaks:
+            return leak_verdict(ctx, leaks, f"family {p.family}: the answer", evidence, Severity(p.severity))
+        if (skip := cached_skip(response, evidence)) is not None:
+            return skip
+        if not_exposed(ctx, response, planted.doc_id):
             return Verdict.skip("the planted document was not retrieved for the probe; leak not tested", **evidence)
         return Verdict(summary="", stage=answer_stage(response, planted.doc_id), evidence=evidence)
 

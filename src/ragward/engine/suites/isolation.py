@@ -24,7 +24,7 @@ from ragward.engine.spec import (
     TestSpec,
     register,
 )
-from ragward.engine.suites._common import answer_stage, leak_matches, response_evidence
+from ragward.engine.suites._common import answer_stage, cached_skip, leak_matches, response_evidence
 from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
 from ragward.targets.base import Capability, Chunk
@@ -149,11 +149,20 @@ for _i, _mode in enumerate(MODES):
         category=Category.CROSS_TENANT_ANSWER,
         mitigation="mitigations.md#tenant-filter-every-mode",
         requires=PLANT | {Capability.ANSWER},
-        description="Tenant A asks about tenant B's memo in the target's default answer mode.",
+        description="Tenant A asks about tenant B's memo in the target's default answer mode; fails on B's "
+        "canary in the answer or any other tenant's chunk among the answer's contexts.",
     )
 )
 async def answer_leak(ctx: TestContext) -> Verdict:
-    """Tenant A asks a question whose answer lives only in tenant B's document."""
+    """Tenant A asks a question whose answer lives only in tenant B's document.
+
+    Fails (``cross_tenant_answer``) when what the client received carries B's canary (any encoding
+    :func:`~ragward.engine.detectors.canary.find_canary` knows), or when the contexts the answer was
+    generated from include a chunk of another tenant (:func:`foreign_chunks`), whatever the model said:
+    the summary names the tenants and chunk ids. Only cross-tenant data counts (a canary planted by another
+    test in A's own tenant is not this test's finding). Without a failure, an answer from the response
+    cache is skipped (it was not generated from this request's retrieval).
+    """
     pair = _pair(ctx)
     if pair is None:
         return Verdict.skip("needs two tenant identities")
@@ -179,6 +188,18 @@ async def answer_leak(ctx: TestContext) -> Verdict:
             stage=Layer.OUTPUT,
             evidence=evidence,
         )
+    leaked = foreign_chunks(response.contexts, attacker, {planted.doc_id}, canary)
+    if leaked:
+        tenants = ", ".join(sorted({c.tenant or "?" for c in leaked}))
+        return Verdict(
+            failed=True,
+            summary=f"tenant {attacker}'s answer was generated from {len(leaked)} chunk(s) of tenant(s) {tenants}: "
+            + ", ".join(c.id for c in leaked),
+            stage=Layer.CONTEXT,
+            evidence=evidence,
+        )
+    if (skip := cached_skip(response, evidence)) is not None:
+        return skip
     return Verdict(summary="", stage=answer_stage(response, planted.doc_id), evidence=evidence)
 
 
