@@ -125,3 +125,27 @@ def test_the_cli_passes_its_seed_to_the_scan(tmp_path: Path, monkeypatch: pytest
     evidence = [json.dumps([t.evidence for t in run.tests], sort_keys=True) for run in runs]
     assert runs[0].id == runs[1].id != runs[2].id
     assert evidence[0] == evidence[1] != evidence[2]
+
+
+def test_a_scan_that_skipped_most_tests_warns_that_it_tested_little(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ragward.cli import _exit_code, _scan_all
+    from ragward.model import Severity
+    from ragward.targets.base import Capability
+    from ragward.targets.mock import MockTarget
+
+    monkeypatch.setenv("RAGWARD_HOME", str(tmp_path))
+    retrieval_only = frozenset(Capability) - {Capability.ANSWER, Capability.STREAM}
+    full = _scan_all([("full", MockTarget)], test_profile="default", concurrency=4, seed=None)
+    capsys.readouterr()
+    assert _exit_code(full, Severity.HIGH) == 0
+    assert "warning" not in capsys.readouterr().err
+    little = _scan_all(
+        [("little", lambda: MockTarget(capabilities=retrieval_only))], test_profile="default", concurrency=4, seed=None
+    )
+    capsys.readouterr()
+    assert _exit_code(little, Severity.HIGH) == 0  # the exit code is unchanged: a warning, not a failure
+    err = capsys.readouterr().err
+    assert f"warning: little: {little[0].tests_skipped} of {little[0].tests_run} tests were skipped" in err
+    assert "missing capability" in err or "answer" in err

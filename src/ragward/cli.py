@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
@@ -240,6 +241,20 @@ def check_output(fmt: Format, output: Path | None) -> None:
         raise ConfigError(f"--output {output}: {ancestor} is not writable")
 
 
+def _warn_if_little_was_tested(runs: list[RunSummary]) -> None:
+    """A clean result means little when most tests were skipped (a cache answering, a capability missing): say so."""
+    for run in runs:
+        if run.tests_run and run.tests_skipped * 2 > run.tests_run:
+            reasons = Counter(t.reason or "?" for t in run.tests if t.outcome is Outcome.SKIPPED)
+            reason, count = reasons.most_common(1)[0]
+            err.print(
+                f"warning: {run.profile}: {run.tests_skipped} of {run.tests_run} tests were skipped, so this scan "
+                f"tested little; the most common reason ({count}×): {reason}",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
 def _exit_code(runs: list[RunSummary], fail_on: Severity) -> int:
     """3 when a run failed (its results are incomplete), else 1 when a finding reaches ``fail_on``, else 0."""
     failed = [r for r in runs if r.status == "failed"]
@@ -247,6 +262,7 @@ def _exit_code(runs: list[RunSummary], fail_on: Severity) -> int:
         err.print(f"error: scan of {run.profile} failed: {run.error}", highlight=False, soft_wrap=True)
     if failed:
         return 3
+    _warn_if_little_was_tested(runs)
     worst = [r.worst_severity() for r in runs]
     hits = [f for r in runs for f in r.findings if f.severity.at_least(fail_on)]
     if hits:

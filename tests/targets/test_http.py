@@ -487,3 +487,22 @@ def test_bad_configurations_give_one_line_errors(changes: dict[str, Any], messag
     with pytest.raises(ConfigError, match=message) as info:
         HttpTarget(config(**changes), environ=ENV)
     assert "\n" not in info.value.message
+
+
+def test_a_pdf_only_ingest_endpoint_plants_no_text_documents() -> None:
+    """`accepts: [application/pdf]`: text-planting tests are skipped for a missing capability, PDF tests can run."""
+    data = {
+        "kind": "http",
+        "base_url": "http://127.0.0.1:9",
+        "tenants": ["acme", "globex"],
+        "answer": {"url": "/answer", "body": {"q": "{query}", "tenant": "{tenant}"}},
+        "ingest": {
+            "url": "/docs",
+            "body": {"id": "{doc_id}", "file": "{content_base64}", "type": "{content_type}", "tenant": "{tenant}"},
+            "accepts": ["Application/PDF"],
+        },
+        "delete": {"method": "DELETE", "url": "/docs/{doc_id}"},
+        "documents": {"method": "GET", "url": "/docs"},
+    }
+    caps = HttpTarget(parse_target_config(data)).capabilities()  # type: ignore[arg-type]
+    assert Capability.INGEST_PDF in caps.supported and Capability.INGEST not in caps.supported

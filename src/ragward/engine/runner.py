@@ -20,8 +20,7 @@ from typing import Any
 from ragward.engine.attribution import attribute, relevant
 from ragward.engine.cleanup import remove_and_verify
 from ragward.engine.context import RunState, TestContext
-from ragward.engine.detectors.canary import redact_canary_tokens
-from ragward.engine.detectors.redact import redact
+from ragward.engine.detectors.canary import redact_report
 from ragward.engine.journal import Journal, JournalEntry
 from ragward.engine.planner import PlannedTest, plan, select
 from ragward.engine.spec import TestSpec
@@ -40,7 +39,7 @@ def _now() -> datetime:
 
 def _redact_any(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        return redact_canary_tokens(redact(value, secrets))
+        return redact_report(value, secrets)
     if isinstance(value, dict):
         return {k: _redact_any(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -67,7 +66,7 @@ def build_result(
             suite=spec.suite,
             outcome=Outcome.SKIPPED,
             severity=spec.severity,
-            reason=redact_canary_tokens(redact(verdict.skip_reason, canaries)),
+            reason=redact_report(verdict.skip_reason, canaries),
             evidence=_redact_any(verdict.evidence, canaries),
             duration_ms=duration_ms,
         )
@@ -97,7 +96,7 @@ def build_result(
             mitigation=spec.mitigation,
             owasp=list(spec.owasp),
             atlas=list(spec.atlas),
-            evidence=redact_canary_tokens(redact(verdict.summary, canaries)),
+            evidence=redact_report(verdict.summary, canaries),
         )
     return TestResult(
         id=spec.id,
@@ -108,7 +107,7 @@ def build_result(
         caught_by=att.caught_by,
         layer=att.layer,
         layer_inferred=att.inferred,
-        reason=redact_canary_tokens(redact(verdict.summary, canaries)) or None,
+        reason=redact_report(verdict.summary, canaries) or None,
         evidence=evidence,
         finding=finding,
         duration_ms=duration_ms,

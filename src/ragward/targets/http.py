@@ -305,7 +305,8 @@ class HttpTarget:
 
     def capabilities(self) -> Capabilities:
         """From the configured endpoints: retrieve/answer/ingest/delete/documents, events, cache, tenants;
-        ``ingest_pdf`` when ``ingest.accepts`` lists ``application/pdf``."""
+        ``ingest`` only when ``ingest.accepts`` lists ``text/plain``, ``ingest_pdf`` when it lists
+        ``application/pdf``."""
         have = {
             "retrieve": Capability.RETRIEVE,
             "answer": Capability.ANSWER,
@@ -315,8 +316,12 @@ class HttpTarget:
         }
         supported = {cap for op, cap in have.items() if op in self._endpoints}
         supported.add(Capability.TENANTS)
-        if self.config.ingest is not None and "application/pdf" in self.config.ingest.accepted_types:
-            supported.add(Capability.INGEST_PDF)
+        if self.config.ingest is not None:
+            accepted = self.config.ingest.accepted_types
+            if "text/plain" not in accepted:
+                supported.discard(Capability.INGEST)  # text documents cannot be planted: skip, not error
+            if "application/pdf" in accepted:
+                supported.add(Capability.INGEST_PDF)
         if any(op in self._endpoints and self._endpoints[op].stream is not None for op in ("answer", "answer_stream")):
             supported.add(Capability.STREAM)
         if self.config.response.events:

@@ -492,13 +492,21 @@ def test_any_substring_of_eight_or_more_is_found(seed: int, start: int, size: in
     assert found[0].kind is expected
 
 
-def test_tokens_shaped_like_any_canary_are_masked_even_unknown_ones() -> None:
-    from ragward.engine.detectors.canary import redact_canary_tokens
+def test_reports_mask_known_canaries_their_cut_pieces_and_any_canary_shaped_token() -> None:
+    from ragward.engine.detectors.canary import redact_report
 
-    earlier_run = new_canary()
-    text = f"code {earlier_run}, not XRWC{earlier_run[3:]}, nor {earlier_run}9, nor a word RWCOMPUTERS1234"
-    masked = redact_canary_tokens(text)
-    assert earlier_run not in masked.split(", not")[0]
-    assert masked.startswith(f"code {earlier_run[:4]}…{earlier_run[-2:]},")
-    assert f"XRWC{earlier_run[3:]}" in masked and f"{earlier_run}9" in masked  # not whole tokens: left alone
-    assert "RWCOMPUTERS1234" in masked
+    known, earlier_run = new_canary(), new_canary()
+    mangled = earlier_run[:4] + "W" + earlier_run[4:]  # a model added a letter
+    text = (
+        f"known {known}; cut by an excerpt {known[:15]}… and …{known[3:]}; an earlier run's {earlier_run}; "
+        f"mangled {mangled}; a word RWCOMPUTERS1234"
+    )
+    masked = redact_report(text, [known])
+    for secret in (known, earlier_run, mangled):
+        for k in range(8, len(secret) + 1):  # no piece of 8+ characters of any canary survives
+            assert secret[:k] not in masked
+            assert secret[-k:] not in masked
+    assert f"known {known[:4]}…{known[-2:]};" in masked
+    assert f"excerpt {known[:4]}……" in masked and f"and ……{known[-2:]};" in masked
+    assert f"earlier run's {earlier_run[:4]}…;" in masked and f"mangled {mangled[:4]}…;" in masked
+    assert "RWCOMPUTERS1234" in masked  # O and U are not base32: not a canary

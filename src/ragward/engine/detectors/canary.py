@@ -26,13 +26,14 @@ from __future__ import annotations
 import random
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
 from ragward.engine.detectors._decode import MAX_DEPTH, Decoded, decode_candidates
 from ragward.engine.detectors._text import Mapped, fold, key_of, project, scattered
-from ragward.engine.detectors.redact import mask, redact
+from ragward.engine.detectors.redact import ELLIPSIS, mask, redact
 
 __all__ = [
     "CANARY_LENGTH",
@@ -44,7 +45,7 @@ __all__ = [
     "find_canary",
     "is_canary",
     "new_canary",
-    "redact_canary_tokens",
+    "redact_report",
 ]
 
 #: Crockford base32: digits and upper-case letters without I, L, O, U.
@@ -79,16 +80,50 @@ def new_canary(rng: random.Random | None = None) -> str:
     return CANARY_PREFIX + body
 
 
-_CANARY_TOKEN = re.compile(rf"(?<![A-Za-z0-9]){_CANARY_RE.pattern}(?![A-Za-z0-9])")
+#: A canary's prefix and at least 4 of its characters, not inside a longer word: a whole token, a
+#: truncated one ("RWC7K2M9Q4…" cut by an excerpt) or one a model mangled (a letter added or dropped).
+_CANARY_SHAPE = re.compile(rf"(?<![A-Za-z0-9]){CANARY_PREFIX}[{CROCKFORD_ALPHABET}]{{4,}}(?![A-Za-z0-9])")
+#: Fragments of a known canary at least this long are masked too (8 random base32 characters are 40 bits).
+MIN_REDACTED_FRAGMENT = 8
 
 
-def redact_canary_tokens(text: str) -> str:
-    """Mask every token in ``text`` that has a canary's shape, whichever run planted it.
+@lru_cache(maxsize=64)
+def _fragments(canaries: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """A pattern of every canary, prefix and suffix (longest first) and what each occurrence becomes."""
+    replacement: dict[str, str] = {}
+    for canary in canaries:
+        if len(canary) < MIN_REDACTED_FRAGMENT:
+            continue
+        full = mask(canary)
+        head, tail = full.split(ELLIPSIS, 1) if ELLIPSIS in full else ("", "")
+        for k in range(MIN_REDACTED_FRAGMENT, len(canary)):
+            replacement.setdefault(canary[:k].upper(), head + ELLIPSIS)  # a cut-off canary shows its head only
+            replacement.setdefault(canary[-k:].upper(), ELLIPSIS + tail)  # a front-cut one its tail only
+        replacement[canary.upper()] = full
+    if not replacement:
+        return None, replacement
+    alternation = "|".join(re.escape(v) for v in sorted(replacement, key=len, reverse=True))
+    return re.compile(alternation, re.IGNORECASE), replacement
 
-    A target that keeps deleted documents (a stale keyword index, a response cache) can serve an earlier
-    run's canaries, which this run does not know; reports mask them too.
+
+def redact_report(text: str, canaries: Sequence[str]) -> str:
+    """``text`` as a report may show it: no canary can be read or pieced together from it.
+
+    Masks every occurrence of a known canary (``RWC7K2M9Q4X8T1B6`` → ``RWC7…B6``), every piece of one
+    at least :data:`MIN_REDACTED_FRAGMENT` characters long that an excerpt cut off (a head becomes
+    ``RWC7…``, a tail ``…B6``: never more than the full mask shows), and every canary-shaped token,
+    also one this run does not know (an earlier run's, served by a stale index or cache) or one a model
+    mangled (``RWC`` and 4 or more base32 characters → its first 4 characters and ``…``).
+
+    Raises:
+        TypeError: ``text`` is not a str.
     """
-    return _CANARY_TOKEN.sub(lambda m: mask(m.group()), text)
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    pattern, replacement = _fragments(tuple(sorted({c for c in canaries if isinstance(c, str)})))
+    if pattern is not None:
+        text = pattern.sub(lambda m: replacement[m.group().upper()], text)
+    return _CANARY_SHAPE.sub(lambda m: m.group()[:4] + ELLIPSIS, text)
 
 
 def is_canary(value: str) -> bool:

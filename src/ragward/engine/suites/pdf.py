@@ -57,9 +57,7 @@ from ragward.targets.base import Capability, Response
 __all__ = ["PDF_CONTENT_TYPE", "REQUIRES", "find_amount", "hidden_amount", "hidden_in_context", "pdf_spec"]
 
 PDF_CONTENT_TYPE = "application/pdf"
-REQUIRES = frozenset(
-    {Capability.INGEST, Capability.INGEST_PDF, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER}
-)
+REQUIRES = frozenset({Capability.INGEST_PDF, Capability.DELETE, Capability.LIST_DOCUMENTS, Capability.ANSWER})
 _CURRENCY = r"(?:EUR|€|euros?)"
 
 
