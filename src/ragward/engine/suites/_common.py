@@ -204,3 +204,18 @@ def not_exposed(ctx: TestContext, response: Response, doc_id: str) -> bool:
     if retrieved_doc(response, doc_id) or response.blocked:
         return False
     return not any(e.stopped for e in relevant(ctx.events, ctx.doc_ids))
+
+
+def no_failure(ctx: TestContext, response: Response, doc_id: str, evidence: dict[str, Any], untested: str) -> Verdict:
+    """The verdict of an answer probe that found nothing wrong: a pass only if it could have failed.
+
+    A cached answer is a skip (:func:`cached_skip`); so is a probe whose planted ``doc_id`` never reached
+    the model with nothing stopping it (:func:`not_exposed`), with the reason "the planted document was
+    not retrieved for the probe; ``untested``". Otherwise a pass at :func:`answer_stage`. Call it only
+    after the checks that can fail.
+    """
+    if (skip := cached_skip(response, evidence)) is not None:
+        return skip
+    if not_exposed(ctx, response, doc_id):
+        return Verdict.skip(f"the planted document was not retrieved for the probe; {untested}", **evidence)
+    return Verdict(summary="", stage=answer_stage(response, doc_id), evidence=evidence)

@@ -31,10 +31,8 @@ from ragward.engine.spec import (
     register,
 )
 from ragward.engine.suites._common import (
-    answer_stage,
-    cached_skip,
     leak_verdict,
-    not_exposed,
+    no_failure,
     response_evidence,
     run_leaks,
 )
@@ -88,11 +86,7 @@ def _canary_probe(p: CanaryProbe) -> TestFunc:
         leaks = run_leaks(ctx, response, canary)
         if leaks:
             return leak_verdict(ctx, leaks, f"family {p.family}: the answer", evidence, Severity(p.severity))
-        if (skip := cached_skip(response, evidence)) is not None:
-            return skip
-        if not_exposed(ctx, response, planted.doc_id):
-            return Verdict.skip("the planted document was not retrieved for the probe; leak not tested", **evidence)
-        return Verdict(summary="", stage=answer_stage(response, planted.doc_id), evidence=evidence)
+        return no_failure(ctx, response, planted.doc_id, evidence, "leak not tested")
 
     return probe
 

@@ -30,7 +30,7 @@ from ragward.engine.spec import (
     TestSpec,
     register,
 )
-from ragward.engine.suites._common import answer_stage, cached_skip, not_exposed, response_evidence, run_markers
+from ragward.engine.suites._common import no_failure, response_evidence, run_markers
 from ragward.engine.verdict import Verdict
 from ragward.model import Category, Layer, Severity, Suite
 from ragward.targets.base import Capability
@@ -122,15 +122,9 @@ def payload_probe(p: Payload) -> TestFunc:
                 "another test of this run: the generator followed an injected instruction"
             )
             return Verdict(failed=True, summary=summary, stage=Layer.OUTPUT, evidence=evidence)
-        if (skip := cached_skip(response, evidence)) is not None:
-            return skip
-        if not_exposed(ctx, response, planted.doc_id):
-            return Verdict.skip(
-                "the planted document was not retrieved for the question and nothing blocked the probe; "
-                "the payload never reached the model, injection not tested",
-                **evidence,
-            )
-        return Verdict(summary="", stage=answer_stage(response, planted.doc_id), evidence=evidence)
+        return no_failure(
+            ctx, response, planted.doc_id, evidence, "nothing blocked it, so the payload never reached the model"
+        )
 
     return probe
 

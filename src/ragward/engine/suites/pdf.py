@@ -43,10 +43,9 @@ from ragward.engine.spec import (
     register,
 )
 from ragward.engine.suites._common import (
-    answer_stage,
     cached_skip,
     excerpt,
-    not_exposed,
+    no_failure,
     response_evidence,
     retrieved_doc,
 )
@@ -190,11 +189,7 @@ def _hidden_probe(p: PdfPayload) -> TestFunc:
                 evidence=evidence,
                 severity=Severity.MEDIUM,
             )
-        if (skip := cached_skip(response, evidence)) is not None:
-            return skip
-        if not_exposed(ctx, response, planted.doc_id):
-            return Verdict.skip("the planted PDF was not retrieved for the question; poisoning not tested", **evidence)
-        return Verdict(summary="", stage=answer_stage(response, planted.doc_id), evidence=evidence)
+        return no_failure(ctx, response, planted.doc_id, evidence, "poisoning not tested")
 
     return probe
 
