@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,17 @@ def pending(journal_dir: Path) -> int:
     return len(added)
 
 
+def wait_for_planted(proc: subprocess.Popen[Any], journal_dir: Path, *, settle_s: float) -> None:
+    """Wait until the running scan has journaled 3 planted documents, then ``settle_s`` more seconds."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal_dir.exists() and pending(journal_dir) >= 3:
+            time.sleep(settle_s)
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the scan ended before it could be stopped"
+
+
 def test_sigkill_then_cleanup_restores_the_corpus(tmp_path: Path) -> None:
     data_dir = tmp_path / "lab"
     target_file = tmp_path / "target.yaml"
@@ -52,14 +64,8 @@ def test_sigkill_then_cleanup_restores_the_corpus(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "ragward", "scan", "--target", str(target_file), "--format", "json"]
     proc = subprocess.Popen([*cmd, "--concurrency", "4"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     journal_dir = tmp_path / "home" / "journals"
-    deadline = time.monotonic() + 300
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if journal_dir.exists() and pending(journal_dir) >= 3:
-                time.sleep(3)  # let the target finish storing what the journal announced
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the scan ended before it could be killed"
+        wait_for_planted(proc, journal_dir, settle_s=3)  # let the target store what the journal announced
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
@@ -90,14 +96,8 @@ def test_ctrl_c_removes_the_planted_documents_and_says_so(tmp_path: Path) -> Non
     cmd = [sys.executable, "-m", "ragward", "scan", "--target", str(target_file), "--concurrency", "4"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     journal_dir = tmp_path / "home" / "journals"
-    deadline = time.monotonic() + 300
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if journal_dir.exists() and pending(journal_dir) >= 3:
-                time.sleep(2)
-                break
-            time.sleep(0.05)
-        assert proc.poll() is None, "the scan ended before it could be interrupted"
+        wait_for_planted(proc, journal_dir, settle_s=2)
         os.kill(proc.pid, signal.SIGINT)
         _, stderr = proc.communicate(timeout=120)
     finally:
